@@ -273,7 +273,11 @@ def parse_law(text: str) -> Law:
     try:
         value = sp.nsimplify(sp.sympify(arg, rational=True), rational=True)
     except (sp.SympifyError, TypeError, SyntaxError) as exc:
-        raise ValueError(f"law argument must be a number, got {arg!r} in {text!r}") from exc
+        raise ValueError(f"law argument must be a number or a symbol, got {arg!r} in {text!r}") from exc
+    if not isinstance(value, sp.Expr):
+        raise ValueError(f"law takes one number or symbol, got {arg!r} in {text!r}")
+    # a symbolic scale is a positive quantity: let sympy simplify |sigma| = sigma etc.
+    value = value.subs({s: sp.Symbol(s.name, positive=True) for s in value.free_symbols})
     return LAWS[name](value)
 
 

@@ -1,0 +1,64 @@
+"""``results/REPORT.md``: the check table, every figure, and the errata."""
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+from paper_figs.artifacts import package_versions, write_json, write_text
+from paper_figs.errata import ERRATA
+from paper_figs.registry import PAPER_TITLES
+
+__all__ = ["write_report"]
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def write_report(out: Path, results, written, *, profile: str, wall_time: float) -> Path:
+    """Write ``out/REPORT.md`` (and ``out/checks.json``) and return the report's path."""
+    out = Path(out)
+    failed = [r for r in results if not r.passed]
+    versions = package_versions()
+    lines = [
+        "# icl-theory: reproduction report",
+        "",
+        f"Profile `{profile}`, written {datetime.datetime.now().isoformat(timespec='seconds')}, "
+        f"wall time {wall_time:.0f} s. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + ".",
+        "",
+        f"**{len(results) - len(failed)} of {len(results)} theorem checks pass.**"
+        + ("" if not failed else " Failing: " + "; ".join(_escape(r.claim) for r in failed) + "."),
+        "",
+        "## Theorem checks",
+        "",
+        "| paper | claim | theory | measured | tolerance | pass | how the tolerance is argued |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        paper, claim, theory, measured, tol, ok = r.row()
+        lines.append(f"| {paper} | {_escape(claim)} | {theory} | {measured} | {tol} | "
+                     f"{'pass' if r.passed else '**FAIL**'} | {_escape(r.detail)} |")
+    lines += ["", "## Figures", ""]
+    current = None
+    for paper, name, paths, seconds in written:
+        if paper != current:
+            lines += [f"### {PAPER_TITLES.get(paper, paper)}", ""]
+            current = paper
+        pngs = [p for p in paths if p.suffix == ".png"]
+        lines.append(f"**{paper}:{name}** ({seconds:.1f} s)")
+        lines.append("")
+        for png in pngs:
+            rel = os.path.relpath(png, out)
+            lines.append(f"![{paper} {name}]({rel})")
+            lines.append("")
+    lines += ["## Errata: where the papers and their code disagree", "",
+              "| paper | item | the paper says | what holds (code, derivation) | shown by |",
+              "|---|---|---|---|---|"]
+    for e in ERRATA:
+        lines.append(f"| {e['paper']} | {_escape(e['item'])} | {_escape(e['paper_says'])} | "
+                     f"{_escape(e['holds'])} | {_escape(e['shown_by'])} |")
+    lines.append("")
+    write_json(out / "checks.json", [r.__dict__ for r in results])
+    return write_text(out / "REPORT.md", "\n".join(lines))
