@@ -80,3 +80,75 @@ def test_console_script_runs_as_a_process(tmp_path):
                           capture_output=True, text=True, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert proc.returncode == 2 and proc.stderr.startswith("error:")
     assert proc.stdout == ""
+
+
+@pytest.fixture
+def fake_paper(monkeypatch):
+    """A stand-in paper with one passing check, one failing check and one figure."""
+    import types
+
+    import validation.checks as checks
+    from paper_figs import registry
+    from validation.checks import compare
+
+    module = types.ModuleType("fake_paper_for_tests")
+
+    def good(profile):
+        return compare("fake", "one plus one is two", 2, 1 + 1, 0.0, detail="exact")
+
+    def bad(profile):
+        return compare("fake", "a claim that fails", 1.0, 1.5, 0.1, detail="|diff| > tol")
+
+    def fig_demo(*, profile="quick", out="results", seed=0):
+        from paper_figs.artifacts import save_figure
+        from paper_figs.style import THEORY, figure_style
+
+        with figure_style() as plt:
+            fig, ax = plt.subplots(figsize=(2, 2))
+            ax.plot([0, 1], [0, 1], **THEORY)
+            return save_figure(fig, out, "fake", "demo", arrays={"x": [0, 1]}, config={"profile": profile})
+
+    module.CHECKS = [good]
+    module.FIGURES = {"demo": fig_demo}
+    monkeypatch.setitem(sys.modules, "fake_paper_for_tests", module)
+    monkeypatch.setattr(checks, "PAPER_MODULES", {"fake": "fake_paper_for_tests"})
+    monkeypatch.setattr(registry, "PAPERS", {"fake": "fake_paper_for_tests"})
+    return module, bad
+
+
+def test_check_prints_the_table_and_exits_1_on_failure(capsys, fake_paper):
+    module, bad = fake_paper
+    code, out, _ = run(capsys, "check", "--paper", "fake")
+    assert code == 0 and "one plus one is two" in out and "1 passed, 0 failed" in out
+    module.CHECKS.append(bad)
+    code, out, _ = run(capsys, "check", "--paper", "all", "--json")
+    assert code == 1
+    rows = json.loads(out)
+    assert [r["passed"] for r in rows] == [True, False]
+
+
+def test_reproduce_writes_figures_and_a_report(capsys, fake_paper, tmp_path):
+    code, out, _ = run(capsys, "reproduce", "--out", str(tmp_path), "--quiet")
+    assert code == 0
+    for ext in ("png", "pdf", "npz", "json"):
+        assert (tmp_path / "fake" / f"demo.{ext}").stat().st_size > 0
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "one plus one is two" in report and "![fake demo](fake/demo.png)" in report
+    assert "## Errata" in report
+    assert json.loads((tmp_path / "checks.json").read_text())[0]["passed"] is True
+    # no temporary files are left behind by the atomic writes
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]
+
+
+def test_an_interrupted_write_leaves_neither_a_partial_file_nor_a_temporary(tmp_path):
+    """atomic_path moves the file into place only when the block finishes."""
+    from paper_figs.artifacts import atomic_path
+
+    target = tmp_path / "fig.png"
+    target.write_bytes(b"old complete file")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise KeyboardInterrupt
+    assert target.read_bytes() == b"old complete file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
