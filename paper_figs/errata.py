@@ -84,6 +84,12 @@ ERRATA = [
          paper_says="pi(s'|s) >= gamma/S",
          holds="the experiments' Dir(0.1) rows violate it; stationary laws need GTH elimination",
          shown_by="numerics.causal.stationary_distribution tests"),
+    dict(paper="nichani2024", item="first-step gradient of A1 (our notes, Section 4.2)",
+         paper_says="c_i = pi(s_i | s_T)/f_hat(s_i) - 1",
+         holds="the -1 is the target mass of the labels present in the sequence; the exact derivative is "
+               "c_i = pi(s_i|s_T)/(f_hat(s_i)+eps) - sum_y pi(y|s_T) f_hat(y)/(f_hat(y)+eps), which differs "
+               "whenever a label is missing (S = 3, T = 12: -0.1730 vs -0.1766; autograd -0.1732)",
+         shown_by="tests/test_nichani2024_theory.py::test_notes_minus_one_form_fails_when_a_label_is_absent"),
     dict(paper="nichani2024", item="A2(0) = 0",
          paper_says="zero initialisation",
          holds="with A2 = 0 the A1 gradient is exactly 0: Algorithm 1 needs beta0 > 0",
