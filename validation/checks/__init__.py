@@ -30,10 +30,12 @@ class CheckResult:
     tolerance: float
     passed: bool
     detail: str = ""  # how the tolerance was argued, or what was compared
+    relative: bool = False  # tolerance is a fraction of |theory|
 
     def row(self) -> tuple[str, ...]:
+        tol = f"{100 * self.tolerance:.3g} % rel" if self.relative else f"{self.tolerance:.3g}"
         return (self.paper, self.claim, f"{self.theory:.6g}", f"{self.measured:.6g}",
-                f"{self.tolerance:.3g}", "pass" if self.passed else "FAIL")
+                tol, "pass" if self.passed else "FAIL")
 
 
 def compare(paper: str, claim: str, theory: float, measured: float, tolerance: float, *,
@@ -42,9 +44,7 @@ def compare(paper: str, claim: str, theory: float, measured: float, tolerance: f
     theory, measured, tolerance = float(theory), float(measured), float(tolerance)
     bound = tolerance * abs(theory) if relative else tolerance
     ok = math.isfinite(measured) and abs(measured - theory) <= bound
-    if relative:
-        detail = (detail + "; " if detail else "") + "relative tolerance"
-    return CheckResult(paper, claim, theory, measured, tolerance, ok, detail)
+    return CheckResult(paper, claim, theory, measured, tolerance, ok, detail, relative)
 
 
 def load_checks(paper: str) -> list:
