@@ -1,0 +1,164 @@
+"""Smoke tests of the von Oswald et al. 2023 figures: artifacts, theory lines, caching, bad input.
+
+Every figure runs once at the module's tiny ``_smoke`` sizes (a few training steps, tens of
+tasks) into a temporary folder.  The numbers of such runs mean nothing; what is checked is
+that each figure writes its four artifacts and that the dashed theory lines it draws are the
+closed forms of ``theory.lsa``, recomputed here exactly (sympy Rationals) or from the
+independent formula of the notes (§7.1: L*(d, N) = 1/2 s^2 d (d - 2 + k)/(N + d - 2 + k),
+s^2 = 1/12, k = 9/5 for U(-1/2, 1/2)).
+"""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from paper_figs import vonoswald2023 as figs
+from paper_figs.registry import figures_of
+from theory.lsa import (gdpp_eigenvalue_map, one_step_loss, ood_input_scale_loss, optimal_one_step_loss,
+                        optimal_step_size)
+
+PAPER = "vonoswald2023"
+EXPECTED = {"fig1_right", "fig2", "fig3", "fig6", "fig9", "fig10", "fig13"}
+ETA_STAR = sp.Rational(200, 33)  # N / (s^2 (N + d - 2 + k)) = 10 / ((1/12)(18 + 9/5)), notes §7.1
+L_STAR = sp.Rational(245, 1188)  # notes §7.1 table: 0.20623
+
+
+def _notes_L_star(d, N):
+    """Notes §7.1, written out independently of theory.lsa: 1/2 s^2 d (d - 2 + k) / (N + d - 2 + k)."""
+    s2, k = 1 / 12, 9 / 5
+    return 0.5 * s2 * d * (d - 2 + k) / (N + d - 2 + k)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """Run every figure once at the smoke sizes; return (out folder, {name: paths})."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("figs")
+    written = {name: fn(profile="_smoke", out=str(out), seed=0) for name, fn in figs.FIGURES.items()}
+    return out / PAPER, written
+
+
+def _npz(smoke, name):
+    with np.load(smoke[0] / f"{name}.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+def test_registry_lists_every_figure_of_the_brief():
+    """FIGURES holds fig1_right, fig2, fig3, fig6, fig9, fig10, fig13, and the registry finds them."""
+    assert set(figs.FIGURES) == EXPECTED
+    assert set(figures_of(PAPER)) == EXPECTED
+
+
+def test_each_figure_writes_png_pdf_npz_json(smoke):
+    """Each figure returns and writes out/vonoswald2023/<name>.{png,pdf,npz,json}, none empty."""
+    folder, written = smoke
+    for name, paths in written.items():
+        assert sorted(p.name for p in paths) == sorted(f"{name}.{e}" for e in ("png", "pdf", "npz", "json"))
+        for p in paths:
+            assert p.parent == folder and p.stat().st_size > 0
+        assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        meta = json.loads((folder / f"{name}.json").read_text())
+        assert meta["figure"] == name and meta["config"]["profile"] == "_smoke"
+        assert meta["config"]["seed"] == 0 and meta["wall_time_s"] > 0
+        assert "steps_1" in meta["config"]["shortened_from_paper"]  # the json says what was shortened
+        assert len(_npz(smoke, name)) > 0
+
+
+def test_fig2_theory_lines_are_the_one_step_closed_forms(smoke):
+    """Fig 2: L* = one_step_loss(eta*) = 245/1188, zero predictor 5/12, L*(n) for d = N = n, OOD input curve."""
+    z = _npz(smoke, "fig2")
+    assert z["theory_L_star"] == pytest.approx(float(L_STAR), rel=1e-15)
+    assert z["theory_L_star"] == pytest.approx(_notes_L_star(10, 10), rel=1e-12)
+    assert z["theory_L_zero"] == pytest.approx(5 / 12, rel=1e-15)  # 1/2 s^2 d
+    # L*(n), d = N = n: the notes' formula on the whole grid, theory.lsa exactly at the integers
+    np.testing.assert_allclose(z["theory_L_star_n"], _notes_L_star(z["n_grid"], z["n_grid"]), rtol=1e-12)
+    for n in z["n_values"]:
+        i = int(np.argmin(np.abs(z["n_grid"] - n)))
+        if z["n_grid"][i] == n:
+            exact = optimal_one_step_loss(int(n), int(n), "uniform(1/2)")
+            assert z["theory_L_star_n"][i] == pytest.approx(float(exact), rel=1e-12)
+    # OOD: the code's full-width alpha; exact Rational route per point
+    exact = [float(ood_input_scale_loss(sp.Rational(Fraction(a).limit_denominator(1000)), 10, 10))
+             for a in z["alphas"]]
+    np.testing.assert_allclose(z["theory_ood_input"], exact, rtol=1e-12)
+    assert float(ood_input_scale_loss(2, 10, 10)) == pytest.approx(8.401, abs=5e-4)  # notes §7.3
+
+
+def test_fig6_theory_lines_and_the_exact_task_scaling_of_gd(smoke):
+    """Fig 6: input curve = ood_input_scale_loss; task curve = alpha^2 L*; GD's MC loss scales exactly as alpha^2.
+
+    The task-scale tasks share one seed at every alpha (w -> alpha w on the same draws), and GD's
+    prediction and target are both linear in w, so L_GD(alpha) / alpha^2 is constant to round-off.
+    """
+    z = _npz(smoke, "fig6")
+    exact = [float(ood_input_scale_loss(sp.Rational(Fraction(a).limit_denominator(1000)), 10, 10))
+             for a in z["alpha_input"]]
+    np.testing.assert_allclose(z["theory_input"], exact, rtol=1e-12)
+    np.testing.assert_allclose(z["theory_task"], z["alpha_task"] ** 2 * float(L_STAR), rtol=1e-12)
+    for gd in (z["gd_task"], z["gd_other_task"]):
+        ratio = gd / z["alpha_task"] ** 2
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-10)
+    np.testing.assert_allclose(z["scaling_other_task"], z["gd_other_task"], rtol=1e-10)
+
+
+def test_fig9_construction_panel_is_proposition_1_at_eta_star(smoke):
+    """Fig 9: W_K^T W_Q = diag(I_10, 0) and P W_V has the single entry -eta*/N = -20/33."""
+    z = _npz(smoke, "fig9")
+    expected_kq = np.diag([1.0] * 10 + [0.0])
+    expected_pv = np.zeros((11, 11))
+    expected_pv[-1, -1] = -float(ETA_STAR) / 10
+    np.testing.assert_array_equal(z["theory_KQ"], expected_kq)
+    np.testing.assert_allclose(z["theory_PV"], expected_pv, rtol=1e-15, atol=0)
+    assert ETA_STAR == optimal_step_size(10, 10, "uniform(1/2)")
+    # the trained panel is normalised as the code does: mean x-block diagonal of W_KQ / beta is 1
+    assert np.mean(np.diag(z["trained_KQ"])[:10]) == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("name,lams", [("fig1_right", (0.75,)), ("fig10", (1.0, 0.875, 0.75))])
+def test_rollout_theory_points_are_the_zero_predictor_and_one_damped_step(smoke, name, lams):
+    """Fig 1 right / 10: step 0 is 1/2 s^2 d = 5/12; step 1 of GD is one_step_loss(lambda eta*).
+
+    Both roll-outs start from the same tasks' zero predictor, so their step-0 losses agree exactly.
+    """
+    z = _npz(smoke, name)
+    np.testing.assert_array_equal(z["lambdas"], lams)
+    for lam in lams:
+        tag = f"{lam:g}".replace(".", "p")
+        step1 = one_step_loss(sp.nsimplify(lam) * ETA_STAR, 10, 10, "uniform(1/2)")
+        np.testing.assert_allclose(z[f"theory_first_{tag}"], [5 / 12, float(step1)], rtol=1e-12)
+        np.testing.assert_allclose(z[f"tf_{tag}"][:, 0], z[f"gd_{tag}"][0], rtol=1e-12)
+
+
+def test_fig13_theory_map_is_the_gdpp_eigenvalue_map(smoke):
+    """Fig 13: the dashed curve is f(lam) = lam - 2 gamma lam^2 + gamma^2 lam^3 at the fitted gamma (N = 25)."""
+    z = _npz(smoke, "fig13")
+    g = float(z["gamma_25"])
+    idx = np.linspace(0, len(z["lam_grid"]) - 1, 7).astype(int)
+    exact = [float(gdpp_eigenvalue_map(sp.Float(z["lam_grid"][i], 30), sp.Float(g, 30))) for i in idx]
+    np.testing.assert_allclose(z["theory_map"][idx], exact, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(z["paper_gamma"], [0.179, 0.099, 0.056, 0.029])
+    np.testing.assert_array_equal(z["N"], [10, 25, 50, 100])
+
+
+def test_figures_sharing_a_training_run_do_not_retrain(smoke, tmp_path):
+    """fig2, fig6, fig9 and fig10 reuse the cached one-layer run: a second figure adds cache hits, no misses."""
+    before = figs._trained.cache_info()
+    figs.fig9_weight_heatmaps(profile="_smoke", out=str(tmp_path), seed=0)
+    after = figs._trained.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + 1
+
+
+@pytest.mark.parametrize("kwargs,word", [(dict(profile="huge"), "profile"), (dict(profile="Quick"), "profile"),
+                                         (dict(seed=-1), "seed"), (dict(seed=1.5), "seed")])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_profile_or_seed_is_a_value_error_naming_it_and_writes_nothing(tmp_path, name, kwargs, word):
+    """An unknown profile or a bad seed raises ValueError naming the argument, before any file is written."""
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=word):
+        figs.FIGURES[name](out=str(out), **kwargs)
+    assert not out.exists()
