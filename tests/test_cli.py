@@ -152,3 +152,16 @@ def test_an_interrupted_write_leaves_neither_a_partial_file_nor_a_temporary(tmp_
             raise KeyboardInterrupt
     assert target.read_bytes() == b"old complete file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+
+
+def test_check_results_two_sided_one_sided_and_nan():
+    """compare is |m - t| <= tol (relative: tol |t|); exceeds is m > t + margin; NaN never passes."""
+    from validation.checks import compare, exceeds
+
+    assert compare("p", "c", 1.0, 1.05, 0.05).passed and not compare("p", "c", 1.0, 1.06, 0.05).passed
+    assert compare("p", "c", 2.0, 2.09, 0.05, relative=True).passed
+    assert not compare("p", "c", 2.0, 2.11, 0.05, relative=True).passed
+    assert not compare("p", "c", 0.0, float("nan"), 1.0).passed
+    assert exceeds("p", "c", 0.0, 0.2, 0.1).passed and not exceeds("p", "c", 0.0, 0.1, 0.1).passed
+    assert not exceeds("p", "c", 0.0, float("nan"), 0.1).passed
+    assert exceeds("p", "c", 0.0, 0.2, 0.1).row()[4] == "> theory + 0.1"

@@ -10,7 +10,7 @@ import importlib
 import math
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "PAPER_MODULES", "compare", "load_checks", "run_checks"]
+__all__ = ["CheckResult", "PAPER_MODULES", "compare", "exceeds", "load_checks", "run_checks"]
 
 PAPER_MODULES = {
     "vonoswald2023": "validation.checks.lsa",
@@ -31,9 +31,18 @@ class CheckResult:
     passed: bool
     detail: str = ""  # how the tolerance was argued, or what was compared
     relative: bool = False  # tolerance is a fraction of |theory|
+    #: "=": |measured - theory| <= tolerance; ">": measured > theory + tolerance (a one-sided claim
+    #: such as "beats GD by more than 5 SE"); "<": measured < theory - tolerance
+    relation: str = "="
 
     def row(self) -> tuple[str, ...]:
         tol = f"{100 * self.tolerance:.3g} % rel" if self.relative else f"{self.tolerance:.3g}"
+        if self.relation == ">":
+            tol = f"> theory + {tol}"
+        elif self.relation == "<":
+            tol = f"< theory - {tol}"
+        else:
+            tol = f"+- {tol}"
         return (self.paper, self.claim, f"{self.theory:.6g}", f"{self.measured:.6g}",
                 tol, "pass" if self.passed else "FAIL")
 
@@ -45,6 +54,14 @@ def compare(paper: str, claim: str, theory: float, measured: float, tolerance: f
     bound = tolerance * abs(theory) if relative else tolerance
     ok = math.isfinite(measured) and abs(measured - theory) <= bound
     return CheckResult(paper, claim, theory, measured, tolerance, ok, detail, relative)
+
+
+def exceeds(paper: str, claim: str, baseline: float, measured: float, margin: float, *,
+            detail: str = "") -> CheckResult:
+    """A one-sided claim: measured > baseline + margin (e.g. a difference above 5 standard errors)."""
+    baseline, measured, margin = float(baseline), float(measured), float(margin)
+    ok = math.isfinite(measured) and measured > baseline + margin
+    return CheckResult(paper, claim, baseline, measured, margin, ok, detail, False, ">")
 
 
 def load_checks(paper: str) -> list:
