@@ -8,12 +8,12 @@ are 1/2 MSE; the OOD axis alpha is the code's ``input_range`` (full width, U(-al
 
 Profiles: ``"quick"`` (one seed, shortened training; every figure well under two minutes on
 two cores) and ``"paper"`` (5 seeds, 5000 steps tied / 50000 untied, 10^4 evaluation tasks).
-Trained models are cached per configuration within one process, so fig1_right, fig2, fig6,
-fig9 and fig10 share one training run.  Each figure's json records what a profile shortened.
+Profiles, the training cache (per configuration, within one process: fig1_right, fig2, fig6,
+fig9 and fig10 share one training run, fig3 and fig6 the deep ones) and the theory helpers live
+in ``paper_figs.vonoswald2023_runs``.  Each figure's json records what a profile shortened.
 """
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
@@ -21,6 +21,29 @@ import sympy as sp
 
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
+from paper_figs.vonoswald2023_runs import (  # noqa: F401  (_PROFILES, _trained: for tests and tools)
+    _PROFILES,
+    D,
+    LAW,
+    N_CTX,
+    PAPER,
+    PAPER_FIG13,
+    _arr,
+    _band,
+    _config,
+    _deep_ood,
+    _fig13_data,
+    _ood_curves,
+    _ood_input_losses,
+    _rng,
+    _rollouts,
+    _runs,
+    _setup,
+    _summary,
+    _theory,
+    _trained,
+)
+
 
 __all__ = [
     "FIGURES",
@@ -33,125 +56,8 @@ __all__ = [
     "fig13_gdpp_spectrum",
 ]
 
-PAPER = "vonoswald2023"
-D, N_CTX, LAW = 10, 10, "uniform(1/2)"
-#: the paper's Fig 13 numbers (read from its text and plots): lambda_min, lambda_max of X X^T over
-#: 10^4 tasks, and gamma of trained recurrent 2-layer models, for N = 10, 25, 50, 100
-PAPER_FIG13 = {"N": (10, 25, 50, 100), "lam_min": (1e-10, 0.097, 0.666, 2.870),
-               "lam_max": (4.6, 7.712, 10.845, 17.196), "gamma": (0.179, 0.099, 0.056, 0.029)}
-_PAPER_SCALE = dict(seeds=5, steps_1=5000, steps_tied=5000, steps_untied=50000, batch=2048, batch_deep=2048,
-                    eval_tasks=10000, log_every=100, fit_tasks=20000, mc_tasks=10000,
-                    n_values=(4, 6, 8, 10, 14, 20), alpha_step=0.03, task_step=0.1, other_step=0.05,
-                    spectrum_tasks=10000, gamma_points=121, rollout_steps=50, rollout_tasks=10000)
-_PROFILES = {
-    "paper": _PAPER_SCALE,
-    "quick": dict(_PAPER_SCALE, seeds=1, steps_1=1500, steps_tied=3500, steps_untied=2000, batch_deep=512,
-                  eval_tasks=2000, log_every=50, fit_tasks=10000, mc_tasks=1000,
-                  n_values=(5, 10, 15), alpha_step=0.1, task_step=0.25, other_step=0.25,
-                  rollout_tasks=2000),
-    # tiny sizes for the smoke tests only (not a user profile)
-    "_smoke": dict(_PAPER_SCALE, seeds=1, steps_1=6, steps_tied=6, steps_untied=6, batch=32, batch_deep=32,
-                   eval_tasks=64, log_every=3, fit_tasks=256, mc_tasks=64, n_values=(3, 10),
-                   alpha_step=0.5, task_step=1.5, other_step=1.5, spectrum_tasks=200,
-                   gamma_points=11, rollout_steps=5, rollout_tasks=64),
-}
-
-
-def _setup(profile, seed) -> dict:
-    if profile not in _PROFILES:
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    cfg = dict(_PROFILES[profile])
-    cfg["seed_list"] = [int(seed) + i for i in range(cfg["seeds"])]
-    cfg["shortened"] = {k: f"{cfg[k]} (paper: {v})" for k, v in _PAPER_SCALE.items()
-                        if cfg[k] != v and k != "seed_list"}
-    return cfg
-
-
-def _rng(seed: int, tag: int) -> np.random.Generator:
-    """An independent numpy stream per (figure seed, purpose)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(tag)]))
-
-
-def _config(cfg: dict, profile: str, seed: int, **extra) -> dict:
-    keep = {k: v for k, v in cfg.items() if k != "shortened"}
-    return dict(profile=profile, seed=int(seed), d=D, N=N_CTX, law=LAW, sizes=keep,
-                shortened_from_paper=cfg["shortened"], **extra)
-
-
-# ----------------------------------------------------------------------------- theory (exact, then floats)
-@functools.lru_cache(maxsize=None)
-def _theory() -> dict:
-    """Closed forms of ``theory.lsa`` at d = N = 10 on U(-1/2, 1/2), as floats and callables of alpha / n."""
-    from theory.lsa import (one_step_loss, ood_input_scale_loss, ood_task_scale_loss,
-                            optimal_one_step_loss, optimal_step_size, zero_predictor_loss)
-
-    alpha, n, eta = sp.Symbol("alpha", positive=True), sp.Symbol("n", positive=True, integer=True), sp.Symbol("eta")
-    return dict(
-        eta_star=float(optimal_step_size(D, N_CTX, LAW)),
-        L_star=float(optimal_one_step_loss(D, N_CTX, LAW)),
-        L_zero=float(zero_predictor_loss(D, LAW)),
-        L_star_paper_law=float(optimal_one_step_loss(D, N_CTX, "uniform(1)")),  # the paper's stated U(-1, 1)
-        loss_eta=sp.lambdify(eta, one_step_loss(eta, D, N_CTX, LAW), "numpy"),
-        ood_input=sp.lambdify(alpha, ood_input_scale_loss(alpha, D, N_CTX), "numpy"),
-        ood_task=sp.lambdify(alpha, ood_task_scale_loss(alpha, D, N_CTX), "numpy"),
-        L_star_n=sp.lambdify(n, optimal_one_step_loss(n, n, LAW), "numpy"),  # d = N = n
-    )
-
-
-def _arr(f, x) -> np.ndarray:
-    return np.asarray(f(np.asarray(x, dtype=float)), dtype=float) * np.ones(np.shape(x))
-
-
-# ----------------------------------------------------------------------------- trained models (cached)
-@functools.lru_cache(maxsize=None)
-def _trained(layers: int, recurrent: bool, n: int, N: int, steps: int, batch: int, eval_tasks: int,
-             log_every: int, fit_tasks: int, seed: int):
-    from validation.lsa import train_lsa
-
-    return train_lsa(d=n, N=N, law=LAW, layers=layers, recurrent=recurrent, steps=steps, batch=batch,
-                     seed=seed, eval_tasks=eval_tasks, log_every=log_every, gdpp_fit_tasks=fit_tasks)
-
-
-def _runs(cfg: dict, *, layers: int = 1, recurrent: bool = True, n: int = D, N: int = N_CTX) -> list:
-    steps = cfg["steps_1"] if layers == 1 else cfg["steps_tied"] if recurrent else cfg["steps_untied"]
-    batch = cfg["batch"] if layers == 1 else cfg["batch_deep"]
-    return [_trained(layers, recurrent, n, N, steps, batch, cfg["eval_tasks"], cfg["log_every"],
-                     cfg["fit_tasks"], s) for s in cfg["seed_list"]]
-
-
-def _band(ax, x, curves, label, color=None, **kw):
-    """Mean over seeds as a line, min..max over seeds as a band (only with several seeds)."""
-    Y = np.asarray(curves, dtype=float)
-    line, = ax.plot(x, Y.mean(0), label=label, color=color, **kw)
-    if Y.shape[0] > 1:
-        ax.fill_between(x, Y.min(0), Y.max(0), color=line.get_color(), alpha=0.2, lw=0)
-    return Y.mean(0)
-
-
-def _summary(runs) -> dict:
-    return {"final_loss": [r.final_loss for r in runs], "step_size": [r.step_size for r in runs],
-            "alignment": [r.alignment for r in runs], "gd_loss": [r.gd_loss for r in runs],
-            "interpolation_loss": [r.interpolation_loss for r in runs],
-            "train_wall_time_s": [r.wall_time for r in runs]}
-
 
 # ----------------------------------------------------------------------------- Figure 2
-def _ood_input_losses(runs, alphas, n_tasks, rng):
-    """MC 1/2-losses of the trained layers and of GD at eta* on U(-alpha/2, alpha/2) inputs."""
-    from numerics.lsa import gd_predict, mc_loss, sample_tasks
-
-    th = _theory()
-    tf, gd = np.zeros((len(runs), len(alphas))), np.zeros(len(alphas))
-    for j, a in enumerate(alphas):
-        X, y, x_q, y_q, _ = sample_tasks(n_tasks, D, N_CTX, input_range=float(a), rng=rng)
-        gd[j] = mc_loss(gd_predict(X, y, x_q, th["eta_star"]), y_q)[0]
-        for i, r in enumerate(runs):
-            tf[i, j] = mc_loss(r.predict(X, y, x_q), y_q)[0]
-    return tf, gd
-
-
 def fig2_one_layer_vs_gd(*, profile="quick", out="results", seed=0):
     """Figure 2: one trained LSA layer vs one GD step at eta* (d = N = 10).
 
@@ -297,16 +203,19 @@ def fig3_deep_vs_gd_and_gdpp(*, profile="quick", out="results", seed=0):
 
 # ----------------------------------------------------------------------------- Figure 6
 def fig6_out_of_distribution(*, profile="quick", out="results", seed=0):
-    """Figure 6: the trained single layer and GD out of distribution.
+    """Figure 6: trained models and GD / GD++ out of distribution.
 
-    (a) inputs U(-alpha/2, alpha/2) (the code's full-width alpha), theory
-    ``ood_input_scale_loss``; (b) tasks alpha w, theory alpha^2 L* (``ood_task_scale_loss``);
-    (c) exponential / normal / Laplace inputs (one law per task, each w.p. 1/3) with the
-    context rescaled to Frobenius norm alpha as the code does (query by the same factor);
-    (d) the same laws at the training scale |X|_F = sqrt(N d / 12), tasks alpha w: GD is
-    exactly alpha^2 L_GD(1) (prediction and target linear in w), drawn dashed.
+    One trained layer vs GD at eta*: (a) inputs U(-alpha/2, alpha/2) (the code's full-width alpha),
+    theory ``ood_input_scale_loss``; (b) tasks alpha w, theory alpha^2 L* (``ood_task_scale_loss``);
+    (c) exponential / normal / Laplace inputs (one law per task, each w.p. 1/3) with the context
+    rescaled to Frobenius norm alpha as the code does (query by the same factor); (d) the same laws
+    at the training scale |X|_F = sqrt(N d / 12), tasks alpha w: GD is exactly alpha^2 L_GD(1)
+    (prediction and target linear in w), dashed.  Deeper models (the paper's 2- and 5-layer curves)
+    vs their fitted K-step GD++ on the same tasks: (e) larger inputs, (f) larger tasks, dashed the
+    exact alpha^2 L_GD++(1).  The 2-layer recurrent model (fig3's cached run) is in every profile,
+    the untied 5-layer model in the paper profile only.
     """
-    from numerics.lsa import gd_predict, mc_loss, sample_ood_tasks, sample_tasks
+    from numerics.lsa import gd_predict, sample_ood_tasks, sample_tasks
 
     started = time.perf_counter()
     cfg = _setup(profile, seed)
@@ -320,13 +229,8 @@ def fig6_out_of_distribution(*, profile="quick", out="results", seed=0):
     tf_in, gd_in = _ood_input_losses(runs, a_in, n_mc, _rng(seed, 6))
 
     def curves(alphas, draw):
-        tf, gd = np.zeros((len(runs), len(alphas))), np.zeros(len(alphas))
-        for j, a in enumerate(alphas):
-            X, y, x_q, y_q, _ = draw(float(a))
-            gd[j] = mc_loss(gd_predict(X, y, x_q, eta), y_q)[0]
-            for i, r in enumerate(runs):
-                tf[i, j] = mc_loss(r.predict(X, y, x_q), y_q)[0]
-        return tf, gd
+        tf, gd = _ood_curves(runs, alphas, draw, lambda r, X, y, x_q: gd_predict(X, y, x_q, eta))
+        return tf, gd[0]  # GD does not depend on the run
 
     # common random numbers along each alpha axis: the same seed at every alpha
     tf_task, gd_task = curves(a_task, lambda a: sample_tasks(n_mc, D, N_CTX, task_var=a * a, rng=_rng(seed, 61)))
@@ -338,6 +242,10 @@ def fig6_out_of_distribution(*, profile="quick", out="results", seed=0):
                   alpha_task=a_task, tf_task=tf_task, gd_task=gd_task, theory_task=_arr(th["ood_task"], a_task),
                   alpha_other=a_other, tf_other=tf_oth, gd_other=gd_oth,
                   tf_other_task=tf_oth_t, gd_other_task=gd_oth_t, scaling_other_task=a_task**2 * gd_oth_1)
+    deep = _deep_ood(cfg, seed, a_in, a_task)
+    for K, v in deep.items():
+        arrays.update({f"{k}_{K}layer": v[k] for k in ("tf_input", "gdpp_input", "tf_task", "gdpp_task",
+                                                        "scaling_task")})
     panels = [("(a) larger inputs", "alpha: x ~ U(-alpha/2, alpha/2)", a_in, tf_in, gd_in, arrays["theory_input"],
                "theory (GD at eta*)", 1.0),
               ("(b) larger tasks", "alpha: w -> alpha w", a_task, tf_task, gd_task, arrays["theory_task"],
@@ -347,7 +255,8 @@ def fig6_out_of_distribution(*, profile="quick", out="results", seed=0):
               ("(d) exp / normal / Laplace, larger tasks", "alpha: w -> alpha w (|X|_F at training scale)",
                a_task, tf_oth_t, gd_oth_t, arrays["scaling_other_task"], "GD: alpha^2 L_GD(1) (exact)", 1.0)]
     with figure_style() as plt:
-        fig, ax = plt.subplots(1, 4, figsize=(13, 3.1))
+        fig, axes = plt.subplots(2, 3, figsize=(11, 6.4))
+        ax = axes.ravel()
         for a, (title, xlabel, x, tf, gd, theory, tlabel, train_x) in zip(ax, panels):
             if theory is not None:
                 a.plot(x, theory, **THEORY, label=tlabel)
@@ -356,8 +265,30 @@ def fig6_out_of_distribution(*, profile="quick", out="results", seed=0):
             a.axvline(train_x, color="0.6", lw=0.8, ls=":")
             a.set(yscale="log", xlabel=xlabel, ylabel="1/2 MSE", title=title)
             a.legend()
-        config = _config(cfg, profile, seed, runs=_summary(runs), frobenius_training_scale=fro_train,
-                         note="dotted vertical lines: the training distribution's alpha")
+        for a, axis, x, title, xlabel in ((ax[4], "input", a_in, "(e) deeper models, larger inputs",
+                                           "alpha: x ~ U(-alpha/2, alpha/2)"),
+                                          (ax[5], "task", a_task, "(f) deeper models, larger tasks",
+                                           "alpha: w -> alpha w")):
+            for c, (K, v) in enumerate(deep.items()):
+                name = "2-layer recurrent" if K == 2 else f"{K}-layer untied"
+                color = f"C{2 * c}"
+                if axis == "task":
+                    a.plot(x, v["scaling_task"].mean(0), **{**THEORY, "color": color},
+                           label=f"{K}-step GD++: alpha^2 L(1) (exact)")
+                a.plot(x, v[f"gdpp_{axis}"].mean(0), "s", ms=3, mfc="none", color=color,
+                       label=f"{K}-step GD++ (fitted, MC)")
+                _band(a, x, v[f"tf_{axis}"], f"trained {name}", color=f"C{2 * c + 1}", marker="o", ms=2.5, lw=0.8)
+            a.axvline(1.0, color="0.6", lw=0.8, ls=":")
+            a.set(yscale="log", xlabel=xlabel, ylabel="1/2 MSE", title=title)
+            a.legend()
+        deep_summary = {f"{K}-layer": dict(_summary(v["runs"]), gdpp_etas=[r.gdpp_etas for r in v["runs"]],
+                                           gdpp_gammas=[r.gdpp_gammas for r in v["runs"]])
+                        for K, v in deep.items()}
+        config = _config(cfg, profile, seed, runs=_summary(runs), deep_runs=deep_summary,
+                         frobenius_training_scale=fro_train,
+                         note="dotted vertical lines: the training distribution's alpha; (e, f): deep models "
+                              "vs their fitted GD++ (5-layer: paper profile only; it clips tokens at 10 as "
+                              "the code does, GD++ does not)")
         return save_figure(fig, out, PAPER, "fig6", arrays=arrays, config=config, started=started)
 
 
@@ -402,43 +333,6 @@ def fig9_weight_heatmaps(*, profile="quick", out="results", seed=0):
 
 
 # ----------------------------------------------------------------------------- Figures 1 (right) and 10
-def _rollouts(name: str, lams, *, profile, out, seed, title):
-    """Trained single layer and GD at eta* applied repeatedly with dampening lambda (notes §1.8)."""
-    from numerics.lsa import dampened_rollout, sample_tasks
-    from validation.lsa import lsa_rollout_losses
-
-    started = time.perf_counter()
-    cfg = _setup(profile, seed)
-    th = _theory()
-    runs = _runs(cfg)
-    T = cfg["rollout_steps"]
-    X, y, x_q, y_q, _ = sample_tasks(cfg["rollout_tasks"], D, N_CTX, rng=_rng(seed, 10))
-    ks = np.arange(T + 1)
-    arrays = {"k": ks, "lambdas": np.array(lams, dtype=float)}
-    with figure_style() as plt:
-        fig, ax = plt.subplots(1, len(lams), figsize=(3.6 * len(lams), 3.0), squeeze=False)
-        for a, lam in zip(ax[0], lams):
-            tag = f"{lam:g}".replace(".", "p")
-            tf = np.array([lsa_rollout_losses(r.W_KQ, r.W_PV, X, y, x_q, y_q, steps=T, dampening=lam) for r in runs])
-            gd = dampened_rollout(X, y, x_q, y_q, th["eta_star"], lam, T)[0]
-            theory = np.array([th["L_zero"], float(th["loss_eta"](lam * th["eta_star"]))])
-            arrays.update({f"tf_{tag}": tf, f"gd_{tag}": gd, f"theory_first_{tag}": theory})
-            a.plot(ks, gd, color="C1", label=f"GD, step {lam:g} eta*")
-            _band(a, ks, tf, f"trained LSA, lambda = {lam:g}", color="C0")
-            a.plot([0, 1], theory, "D", mfc="none", mec="black", ms=6, zorder=6, label="theory: steps 0 and 1")
-            a.plot([0, 1], theory, **THEORY)
-            a.set(xlabel="GD steps / layer applications", ylabel="1/2 MSE", title=f"lambda = {lam:g}")
-            if lam >= 1:  # diverges: log scale, cut far above the start
-                a.set(yscale="log", ylim=(1e-2, 1e4))
-            else:
-                a.set(ylim=(0, 0.45))
-            a.legend()
-        fig.suptitle(title)
-        config = _config(cfg, profile, seed, runs=_summary(runs), rollout_tasks=len(y_q), lambdas=list(lams),
-                         note="the trained layer is applied with y_update (only the y-channel moves) as the code does")
-        return save_figure(fig, out, PAPER, name, arrays=arrays, config=config, started=started)
-
-
 def fig1_right_dampened_rollout(*, profile="quick", out="results", seed=0):
     """Figure 1 (right): the trained single layer and GD, repeated 50 times with lambda = 0.75.
 
@@ -466,21 +360,13 @@ def fig13_gdpp_spectrum(*, profile="quick", out="results", seed=0):
     gamma for N = 25 (median and 10-90 % band); (d) gamma of recurrent 2-step GD++ fitted by
     ``numerics.lsa.fit_gdpp`` vs the paper's trained 2-layer models.
     """
-    from numerics.lsa import fit_gdpp, gdpp_condition_numbers, gram_spectrum, sample_tasks
+    from numerics.lsa import gdpp_condition_numbers
     from theory.lsa import gdpp_eigenvalue_facts, gdpp_eigenvalue_map
 
     started = time.perf_counter()
     cfg = _setup(profile, seed)
     Ns = np.array(PAPER_FIG13["N"])
-    lam_min, lam_max, gammas, spectra = [], [], [], {}
-    for N in Ns:
-        spec = gram_spectrum(sample_tasks(cfg["spectrum_tasks"], D, int(N), rng=_rng(seed, 1300 + N)).X)
-        spectra[int(N)] = spec.eigenvalues
-        lam_min.append(spec.lam_min)
-        lam_max.append(spec.lam_max)
-        fit = fit_gdpp(2, d=D, N=int(N), recurrent=True, n_fit=cfg["fit_tasks"], n_eval=cfg["fit_tasks"],
-                       seed=seed + 13 * int(N))
-        gammas.append(float(fit.gammas[0]))
+    lam_min, lam_max, gammas, spectra = _fig13_data(cfg, seed)
     g25 = gammas[1]
     lam25 = spectra[25]
     gamma_grid = np.linspace(0.0, 0.2, cfg["gamma_points"])

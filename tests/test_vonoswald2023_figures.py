@@ -162,3 +162,14 @@ def test_bad_profile_or_seed_is_a_value_error_naming_it_and_writes_nothing(tmp_p
     with pytest.raises(ValueError, match=word):
         figs.FIGURES[name](out=str(out), **kwargs)
     assert not out.exists()
+
+
+def test_fig6_deep_panels_follow_exact_task_scaling_of_gdpp(smoke):
+    """Fig 6 (e, f): the 2-layer recurrent model is drawn against its fitted 2-step GD++; GD++ is linear in
+    the targets, so on the task axis its MC loss on the same draws is exactly alpha^2 L_GD++(1) (the dashed
+    line), to float round-off."""
+    z = _npz(smoke, "fig6")
+    for key in ("tf_input_2layer", "gdpp_input_2layer", "tf_task_2layer", "gdpp_task_2layer"):
+        assert z[key].shape[1] in (len(z["alpha_input"]), len(z["alpha_task"])) and np.all(np.isfinite(z[key]))
+    np.testing.assert_allclose(z["gdpp_task_2layer"], z["scaling_task_2layer"], rtol=1e-9)
+    assert "tf_input_5layer" not in z  # the untied 5-layer model is drawn in the paper profile only
