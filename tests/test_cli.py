@@ -165,3 +165,17 @@ def test_check_results_two_sided_one_sided_and_nan():
     assert exceeds("p", "c", 0.0, 0.2, 0.1).passed and not exceeds("p", "c", 0.0, 0.1, 0.1).passed
     assert not exceeds("p", "c", 0.0, float("nan"), 0.1).passed
     assert exceeds("p", "c", 0.0, 0.2, 0.1).row()[4] == "> theory + 0.1"
+
+
+def test_readme_lists_every_erratum_and_the_quickstart_ci_runs():
+    """The README's errata table is the list in paper_figs/errata.py; .ci/run reads its quickstart."""
+    from pathlib import Path
+
+    from paper_figs.errata import ERRATA
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for e in ERRATA:
+        assert e["item"].replace("|", "\\|") in readme, e["item"]
+    assert "<!-- quickstart:install -->" in readme and "<!-- quickstart:test -->" in readme
+    assert "quickstart:install" in (root / ".ci" / "run").read_text()
