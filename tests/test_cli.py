@@ -179,3 +179,17 @@ def test_readme_lists_every_erratum_and_the_quickstart_ci_runs():
         assert e["item"].replace("|", "\\|") in readme, e["item"]
     assert "<!-- quickstart:install -->" in readme and "<!-- quickstart:test -->" in readme
     assert "quickstart:install" in (root / ".ci" / "run").read_text()
+
+
+def test_every_derive_command_in_the_readme_runs(capsys):
+    """The README's `icl-theory derive ...` examples are commands a reader will paste: each must succeed."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    commands = sorted(set(re.findall(r"`icl-theory (derive [^`]*)`", readme)))
+    assert len(commands) >= 10
+    for command in commands:
+        code, out, err = run(capsys, *shlex.split(command))
+        assert code == 0 and out.strip(), (command, err)
