@@ -1,0 +1,154 @@
+"""Speed of the Zheng et al. (2024) companion (issue item 6); writes benchmarks/results/zheng2024.json.
+
+Measured, each in a fresh subprocess (so the peak RSS is that task's own):
+
+* ``paper_run``: the paper's setting end to end, data included: d = 5, T = 100, m = 10^4 training
+  sequences, 150 full-batch GD epochs (lr 1e-4, Gaussian x_1, init (0.1, 0.1)), the last position of
+  10^4 test sequences evaluated after every epoch.  Targets: < 60 s, < 4 GB on 2 cores (the
+  authors' code: 16 s per epoch, ~41 minutes, 11 GB).
+* ``epoch_fast`` vs ``epoch_loop``: one loss + gradient evaluation on m = 500 sequences by the
+  fast path and by the per-t reference loop with autograd (the authors' ``forward_train``).
+* ``theory``: ``theory.mesa.fixed_point`` and ``balanced_flow`` at d = 5, T = 100 (milliseconds).
+* ``figures_paper_estimate``: the paper profile of ``paper_figs.zheng2024`` estimated from the
+  measured paper run, scaled by each training run's m (T - 2) epochs (the figures are dominated
+  by training); not a timed full run.
+
+Usage: ``python benchmarks/zheng2024.py [--threads 1]`` (not a test; no timing assertions).  Machine load
+is recorded with the results: on a shared machine the timings scale with it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "zheng2024.json"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kilobytes
+
+
+def task_paper_run() -> dict:
+    from validation.mesa import train_mesa
+
+    t0 = time.perf_counter()
+    r = train_mesa(d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000, seed=0)
+    wall = time.perf_counter() - t0
+    return dict(wall_s=wall, per_epoch_s=wall / 150, final_ab=r.final_ab, c_empirical=r.c_empirical,
+                c_empirical_se=r.c_empirical_se, final_test_mse=r.final_test_mse, peak_rss_mb=_peak_rss_mb())
+
+
+def task_epochs() -> dict:
+    import numpy as np
+    import torch
+
+    from numerics.mesa import sample_sequences
+    from validation.mesa_model import ARData, ar_loss_and_grad, loop_predictions
+
+    m, d, T = 500, 5, 100
+    x, theta = sample_sequences(m, d, T, "gaussian(1)", np.random.default_rng(0))
+    data = ARData.from_numpy(x[:, 0].real, theta, T)
+    xt = torch.as_tensor(x)
+    g = torch.Generator().manual_seed(0)
+    P = 0.1 * torch.randn(d, 2 * d, dtype=torch.complex128, generator=g)
+    Q = 0.1 * torch.randn(2 * d, 2 * d, dtype=torch.complex128, generator=g)
+    ar_loss_and_grad(P, Q, data)  # warm-up (prepares the per-dataset constants)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        ar_loss_and_grad(P, Q, data)
+    fast = (time.perf_counter() - t0) / 3
+    t0 = time.perf_counter()
+    Pl, Ql = P.clone().requires_grad_(), Q.clone().requires_grad_()
+    r = loop_predictions(Pl, Ql, xt) - xt[:, 2:]
+    (0.5 * (r.abs() ** 2).sum() / m).backward()
+    loop = time.perf_counter() - t0
+    return dict(m=m, d=d, T=T, epoch_fast_s=fast, epoch_loop_s=loop, speedup=loop / fast)
+
+
+def task_theory() -> dict:
+    import sympy as sp
+
+    from theory.laws import Gaussian
+    from theory.mesa import balanced_flow, fixed_point
+
+    out = {}
+    for name, fn in (("fixed_point", lambda: fixed_point(5, 100, Gaussian(1))),
+                     ("balanced_flow", lambda: balanced_flow(sp.Rational(1, 10), sp.Rational(1, 100), 5, 100,
+                                                             Gaussian(1)))):
+        t0 = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(5):
+            fn()
+        out[name] = dict(first_ms=1e3 * first, repeat_ms=1e3 * (time.perf_counter() - t0) / 5)
+    return out
+
+
+def figures_paper_estimate(paper_run_s: float) -> dict:
+    """Training cost of ``figures --paper zheng2024 --profile paper`` in units of the measured paper run."""
+    from paper_figs.zheng2024 import _PROFILES, INITS
+    from validation.mesa import TABLE1
+
+    cfg = _PROFILES["paper"]
+    unit = 10000 * 98 * 150
+
+    def cost(m, T, epochs):
+        return m * (T - 2) * epochs / unit
+
+    runs = {}
+    # fig1 + fig1_appendix share the sigma = 2 / c = 1 runs (cached): 6 scales x 3 inits
+    runs["fig1+fig1_appendix"] = sum(cost(cfg["m"], 100, TABLE1[k][1]) for k in TABLE1 if k[0] != "full_one") * len(INITS)
+    runs["fig5"] = len(cfg["sigma_w"]) * cost(cfg["fig5_m"], 100, TABLE1[("gaussian", 1.0)][1])
+    runs["fig7"] = 2 * len(INITS) * cost(cfg["fig7_m"], 100, TABLE1[("full_one", 1.0)][1])
+    runs["fixed_point_vs_T"] = sum(cost(cfg["sweep_m"], T, 150) for T in cfg["sweep_T"])
+    total_units = sum(runs.values())
+    return dict(units_of_paper_run=runs, total_units=total_units, estimated_s=total_units * paper_run_s,
+                note="estimate from the measured paper run scaled by m (T-2) epochs; plotting and theory "
+                     "add seconds; not a timed full run")
+
+
+TASKS = {"paper_run": task_paper_run, "epochs": task_epochs, "theory": task_theory}
+
+
+def _child(name: str, threads: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    code = (f"import json, torch; torch.set_num_threads({threads}); import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            f"from benchmarks.zheng2024 import TASKS; print(json.dumps(TASKS[{name!r}]()))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per task (default 1; train_mesa runs "
+                        "single-threaded unless told otherwise)")
+    parser.add_argument("--skip-paper-run", action="store_true", help="skip the ~1 minute paper-setting run")
+    ns = parser.parse_args(argv)
+    results = dict(machine=dict(python=platform.python_version(), cpus=os.cpu_count(), threads=ns.threads,
+                                load_avg=os.getloadavg()))
+    for name in TASKS:
+        if name == "paper_run" and ns.skip_paper_run:
+            continue
+        print(f"running {name} ...", flush=True)
+        results[name] = _child(name, ns.threads)
+        print(json.dumps(results[name], indent=1), flush=True)
+    if "paper_run" in results:
+        results["figures_paper_estimate"] = figures_paper_estimate(results["paper_run"]["wall_s"])
+    results["machine"]["load_avg_end"] = os.getloadavg()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""Zheng et al. (2024), trained model: the torch model against the reference loop, the numpy layer and the theory.
+
+Tolerances: implementations of the same map agree to float64 rounding (rtol 1e-10); trained runs on
+the exact phase grid agree with the theory to rounding plus the remaining distance of the discrete
+GD recursion; sampled runs within 5 standard errors computed on the run's own data (see
+validation/checks/mesa.py, whose CheckResults carry the argument in ``detail``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numerics.mesa import empirical_loss_and_grad, phase_grid_loss_and_grad, sample_sequences
+from validation.checks import mesa as checks
+from validation.mesa import grid_data, table1_step, train_mesa
+from validation.mesa_model import (ARData, ar_loss_and_grad, ar_predictions, embed, loop_predictions,
+                                   paper_layout, prefix_predictions)
+
+torch.set_num_threads(1)
+
+
+def _data(m, d, T, law, seed, degenerate=False):
+    x, theta = sample_sequences(m, d, T, law, np.random.default_rng(seed))
+    if degenerate and d > 1:  # two equal phases: the fast path must hand this sequence to the prefix path
+        theta[0, 1] = theta[0, 0]
+        x[0] = np.exp(1j * np.arange(T)[:, None] * theta[0][None, :]) * x[0, 0].real
+    return torch.as_tensor(x), ARData.from_numpy(x[:, 0].real, theta, T)
+
+
+def _params(d, seed, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    P = scale * torch.randn(d, 2 * d, dtype=torch.complex128, generator=g)
+    Q = scale * torch.randn(2 * d, 2 * d, dtype=torch.complex128, generator=g)
+    return P, Q
+
+
+@settings(max_examples=6, deadline=None)
+@given(d=st.integers(1, 4), T=st.integers(3, 14), seed=st.integers(0, 10**6))
+def test_fast_path_equals_loop_reference(d, T, seed):
+    """The fast AR path and the prefix-sum path give y_hat_t = P E_t E_t^H Q e_t/(t-1) of the per-t loop."""
+    x, data = _data(7, d, T, "gaussian(1)", seed, degenerate=True)
+    P, Q = _params(d, seed + 1)
+    ref = loop_predictions(P, Q, x)
+    scale = ref.abs().max().item() + 1.0
+    assert torch.allclose(prefix_predictions(P, Q, x), ref, rtol=0, atol=1e-11 * scale)
+    assert torch.allclose(ar_predictions(P, Q, data), ref, rtol=0, atol=1e-11 * scale)
+
+
+def test_fast_gradients_equal_autograd_of_loop_reference():
+    """The hand-written backward pass equals autograd through the per-t loop (torch complex convention)."""
+    x, data = _data(9, 3, 10, "rademacher(1)", 3, degenerate=True)
+    P, Q = _params(3, 4)
+    Pl, Ql = P.clone().requires_grad_(), Q.clone().requires_grad_()
+    r = loop_predictions(Pl, Ql, x) - x[:, 2:]
+    loss = 0.5 * (r.abs() ** 2).sum() / x.shape[0]
+    loss.backward()
+    value, gP, gQ = ar_loss_and_grad(P, Q, data)
+    assert value == pytest.approx(loss.item(), rel=1e-12)
+    assert torch.allclose(gP, Pl.grad, rtol=1e-10, atol=1e-10 * Pl.grad.abs().max().item())
+    assert torch.allclose(gQ, Ql.grad, rtol=1e-10, atol=1e-10 * Ql.grad.abs().max().item())
+
+
+def test_fast_path_equals_numpy_empirical_loss_and_grad():
+    """torch fast path = numerics.mesa.empirical_loss_and_grad (independent numpy prefix sums)."""
+    x, data = _data(40, 4, 12, "sparse_axis(1)", 5)
+    P, Q = _params(4, 6, 0.5)
+    value, gP, gQ = ar_loss_and_grad(P, Q, data)
+    ref, rP, rQ = empirical_loss_and_grad(P.numpy(), Q.numpy(), x.numpy())
+    assert value == pytest.approx(ref, rel=1e-12)
+    assert np.allclose(gP.numpy(), rP, rtol=1e-10, atol=1e-12 * np.abs(rP).max())
+    assert np.allclose(gQ.numpy(), rQ, rtol=1e-10, atol=1e-12 * np.abs(rQ).max())
+
+
+@pytest.mark.parametrize("law", ["gaussian(1)", "full_one(1)"])
+def test_phase_grid_training_set_is_the_population(law):
+    """Training on grid_data is GD on the population loss: it equals numerics.mesa.phase_grid_loss_and_grad."""
+    P, Q = _params(2, 8, 0.4)
+    value, gP, gQ = ar_loss_and_grad(P, Q, grid_data(2, 6, law, 13))
+    ref, rP, rQ = phase_grid_loss_and_grad(P.numpy(), Q.numpy(), 2, 6, law)
+    assert value == pytest.approx(ref, rel=1e-11)
+    assert np.allclose(gP.numpy(), rP, atol=1e-10 * np.abs(rP).max())
+    assert np.allclose(gQ.numpy(), rQ, atol=1e-10 * np.abs(rQ).max())
+
+
+def test_paper_3d_embedding_gives_the_same_prediction():
+    """Notes check 2: tokens (0, x_t, x_{t-1}) with the 3d x 3d W^KQ, W^PV give the code's prediction."""
+    x, _ = _data(5, 3, 9, "gaussian(1)", 11)
+    P, Q = _params(3, 12)
+    W_KQ, W_PV = (torch.as_tensor(w) for w in paper_layout(P, Q))
+    e = torch.cat([torch.zeros_like(x), embed(x)], dim=-1)  # (m, T, 3d)
+    for t in range(2, x.shape[1]):
+        E = e[:, :t]
+        y = (W_PV @ E.transpose(1, 2) @ E.conj() @ W_KQ @ e[:, t - 1, :, None])[:, :3, 0] / (t - 1)
+        assert torch.allclose(y, loop_predictions(P, Q, x)[:, t - 2], atol=1e-11 * (1 + y.abs().max().item()))
+
+
+def test_red_scalar_model_is_one_gd_step_on_in_context_ols():
+    """Notes check 3: with A = aI, B = bI, y_hat_t = W_hat_t x_t, W_hat_t = (ab/(t-1)) sum_{i<t} x_{i+1} x_i^H."""
+    x, data = _data(6, 3, 12, "gaussian(1)", 13)
+    a, b, d = 0.7, 0.4, 3
+    P = torch.zeros(d, 2 * d, dtype=torch.complex128)
+    Q = torch.zeros(2 * d, 2 * d, dtype=torch.complex128)
+    P[:, :d], Q[d:, :d] = b * torch.eye(d), a * torch.eye(d)
+    y = ar_predictions(P, Q, data)
+    for t in range(2, x.shape[1]):
+        W_hat = a * b / (t - 1) * (x[:, 1:t, :, None] * x[:, : t - 1, None, :].conj()).sum(1)  # (m, d, d)
+        assert torch.allclose(y[:, t - 2], (W_hat @ x[:, t - 1, :, None])[..., 0], atol=1e-12 * t)
+
+
+def test_same_seed_same_numbers():
+    """Same seed -> bit-identical runs; another seed -> another training set."""
+    kw = dict(d=2, T=6, law="gaussian(1)", m=50, lr=0.01, epochs=4, m_test=20)
+    r1, r2, r3 = train_mesa(seed=3, **kw), train_mesa(seed=3, **kw), train_mesa(seed=4, **kw)
+    for name in ("ab", "loss", "test_mse", "ratio", "balance"):
+        assert np.array_equal(getattr(r1, name), getattr(r2, name))
+    assert np.array_equal(r1.P, r2.P) and np.array_equal(r1.Q, r2.Q)
+    assert not np.array_equal(r1.loss, r3.loss)
+
+
+def test_thread_setting_is_restored():
+    """train_mesa runs single-threaded by default and restores torch's thread count afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train_mesa(d=2, T=5, law="gaussian(1)", m=10, lr=1e-3, epochs=1, m_test=5)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_gaussian_init_and_layout():
+    """Figure 5 start: every entry N(0, init_std^2); the 3x3 layout puts A at W^KQ_32 and B at W^PV_12."""
+    r = train_mesa(d=3, T=6, law="gaussian(1)", m=40, lr=1e-3, epochs=2, m_test=10, init="gaussian", init_std=0.3)
+    assert r.offred_norm[0] > 0
+    A, B = r.red_blocks
+    d = r.d
+    assert np.array_equal(r.W_KQ[2 * d:, d:2 * d], A) and np.array_equal(r.W_PV[:d, d:2 * d], B)
+    assert np.count_nonzero(r.W_KQ[:d]) == 0 and np.count_nonzero(r.W_PV[d:]) == 0
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(T=2), "T"), (dict(d=0), "d"), (dict(m=0), "m"), (dict(epochs=-1), "epochs"),
+    (dict(lr=-1.0), "lr"), (dict(init="uniform"), "init"), (dict(phase_grid=5), "phase_grid"),
+    (dict(m_test=0), "m_test"),
+])
+def test_bad_input_names_the_argument(kwargs, name):
+    """Bad sizes raise ValueError naming the argument."""
+    base = dict(d=2, T=6, law="gaussian(1)", m=10, lr=1e-3, epochs=1, m_test=5)
+    with pytest.raises(ValueError, match=name):
+        train_mesa(**{**base, **kwargs})
+
+
+def test_diverging_step_size_stops_with_value_error_naming_lr():
+    """A step size far above 2/curvature makes GD diverge: ValueError naming lr, no NaN results."""
+    with pytest.raises(ValueError, match="lr"):
+        train_mesa(d=2, T=6, law="gaussian(1)", m=50, lr=5.0, epochs=50, m_test=5, a0=1.0, b0=1.0)
+
+
+def test_table1_defaults_and_unknown_law():
+    """Table 1 step sizes are the defaults; a law not in Table 1 needs an explicit lr."""
+    assert table1_step("gaussian(1)") == (1e-4, 150)
+    assert table1_step("sparse_axis(2)") == (1e-4, 121)
+    with pytest.raises(ValueError, match="law"):
+        table1_step("uniform(1)")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu():  # pragma: no cover - needs a GPU
+    """The same run on CUDA gives the CPU numbers to rounding."""
+    kw = dict(d=2, T=6, law="gaussian(1)", m=50, lr=0.01, epochs=4, m_test=20, seed=1)
+    cpu, gpu = train_mesa(**kw), train_mesa(device="cuda", **kw)
+    assert np.allclose(cpu.ab, gpu.ab, rtol=1e-10) and np.allclose(cpu.loss, gpu.loss, rtol=1e-10)
+
+
+def _assert_all(results):
+    failed = [f"{r.claim}: theory {r.theory:.6g}, measured {r.measured:.6g}, tol {r.tolerance:.3g} ({r.detail})"
+              for r in results if not r.passed]
+    assert not failed, "\n".join(failed)
+
+
+def test_thm41_trained_ab_reaches_exact_fixed_point():
+    """Theorem 4.1: c* symbolic = zero of the exact phase-grid gradient = population-GD limit = sampled run (5 SE)."""
+    _assert_all(checks.check_fixed_point("quick"))
+
+
+def test_gd_moves_balance_only_at_order_lr_squared():
+    """a^2 - b^2 is conserved by the flow; GD changes it by exactly -(lr^2/d) sum(|G_P|^2 - |G_Q|^2)."""
+    _assert_all(checks.check_balance("quick"))
+
+
+def test_trained_ab_follows_manifold_gd_and_balanced_flow():
+    """ab(epoch) = the population manifold GD recursion (exact) and = balanced_flow(lr * epoch) at small steps."""
+    _assert_all(checks.check_trajectory("quick"))
+
+
+def test_structural_lemma_nonred_blocks_stay_zero_in_training():
+    """From a red-only start the non-red blocks stay at 0 (exact population); sampled runs only pick up noise."""
+    _assert_all(checks.check_red_invariance("quick"))
+
+
+def test_prop41_gaussian_fails_and_example41_sparse_recovers():
+    """Gaussian: ratio -> ab m2 and test MSE -> position_error > 0; sparse: ab -> 1/c^2 and test MSE -> 0."""
+    _assert_all(checks.check_capability("quick"))
+
+
+def test_full_one_offdiagonals_move_against_closed_form_gradients():
+    """Full-one: first step = -lr x closed-form gradient; masked -> masked fixed point; unmasked fits better."""
+    _assert_all(checks.check_full_one("quick"))
+
+
+def test_errata_paper_line_is_the_infinite_T_limit():
+    """The plotted 1/(5 sigma^2) is lim c*; at d = 5, T = 100 the exact value is 0.19191."""
+    _assert_all(checks.check_errata("quick"))
+    assert math.isclose(checks.c_star(5, 100, "gaussian(1)"), 0.191905, abs_tol=5e-7)
+
+
+def test_checks_reject_unknown_profile():
+    with pytest.raises(ValueError, match="profile"):
+        checks.check_errata("fast")
+
+
+@pytest.mark.slow
+def test_paper_scale_checks():
+    """The paper's sizes (d = 5, T = 100, m = 10^4, Table 1): every check passes."""
+    for fn in checks.CHECKS:
+        out = fn("paper")
+        _assert_all(out if isinstance(out, list) else [out])
+
+
+def test_figures_registry_and_smoke(tmp_path):
+    """Every figure of the paper is registered and writes png/pdf/npz/json (tiny '_smoke' sizes)."""
+    from paper_figs import zheng2024 as figs
+
+    assert set(figs.FIGURES) == {"fig1", "fig1_appendix", "fig5", "fig7", "fixed_point_vs_T"}
+    paths = figs.FIGURES["fixed_point_vs_T"](profile="_smoke", out=tmp_path, seed=0)
+    assert sorted(p.suffix for p in paths) == [".json", ".npz", ".pdf", ".png"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    with pytest.raises(ValueError, match="profile"):
+        figs.FIGURES["fig1"](profile="fast", out=tmp_path)

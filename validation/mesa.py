@@ -1,0 +1,400 @@
+"""Training the linear causal attention of Zheng et al. (2024) by full-batch GD, as the authors' code does.
+
+``train_mesa`` draws m AR sequences x_{t+1} = W x_t (W = diag(e^{i theta}), real x_1 from ``law``),
+starts from the diagonal initialisation of Assumption 3.1 (W^KQ_32 = a0 I, W^PV_12 = b0 I, other
+blocks 0) or from i.i.d. Gaussian entries (the robustness run of Figure 5), and runs plain GD
+(``torch.optim.SGD`` without momentum in the code; here written out) on
+
+    L(P, Q) = mean_n sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2,   y_hat_t = P C_t Q e_t / (t - 1),
+
+with the exact fast path of :mod:`validation.mesa_model` (O(m T d^2) per epoch).  After every
+epoch it evaluates the last position on a fresh test set (no autograd) and logs the red-block
+product ab, a, b, the balance (|Q|^2 - |P|^2)/d (a^2 - b^2 on the scalar manifold), the norm of
+the non-red blocks and of the red blocks' off-diagonals.
+
+Theory to compare with (:mod:`theory.mesa`): ab -> c* = S k1/(S k2 + (d-1) H_{T-2} k3)
+(Theorem 4.1), ab(epoch) ~ balanced_flow(lr * epoch), ratio -> c* m2, test MSE -> position_error.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from numerics.laws import as_law, law_scale
+from numerics.mesa import sample_sequences, x1_quadrature
+from theory.laws import Sphere
+from validation.mesa_model import (DTYPE, ARData, ar_loss_and_grad, ar_predictions, embed, loop_predictions,
+                                   paper_layout, prefix_predictions)
+
+__all__ = ["MesaResult", "TABLE1", "train_mesa", "table1_step", "grid_data", "scalar_manifold_fit",
+           # the model itself (validation.mesa_model)
+           "ARData", "ar_loss_and_grad", "ar_predictions", "loop_predictions", "prefix_predictions", "paper_layout"]
+
+#: Table 1 of the paper ("Step size in different simulations"): (law name, scale) -> (lr, epochs plotted)
+TABLE1 = {
+    ("gaussian", 0.5): (1e-3, 200),
+    ("gaussian", 1.0): (1e-4, 150),
+    ("gaussian", 2.0): (2e-6, 201),
+    ("sparse_axis", 0.5): (3e-2, 200),
+    ("sparse_axis", 1.0): (1e-3, 201),
+    ("sparse_axis", 2.0): (1e-4, 121),
+    ("full_one", 1.0): (5e-4, 200),
+}
+_DIVERGED = 1e4  # loss above this multiple of the starting loss: the run diverges
+
+
+def table1_step(law) -> tuple[float, int]:
+    """(lr, epochs) of Table 1 for ``law``; ``ValueError`` naming ``law`` if the table lacks it.
+
+    Examples
+    --------
+    >>> table1_step("gaussian(1)")
+    (0.0001, 150)
+    """
+    law = as_law(law)
+    key = (law.spelling.split("(")[0], law_scale(law))
+    if key not in TABLE1:
+        known = ", ".join(f"{n}({s:g})" for n, s in TABLE1)
+        raise ValueError(f"law must be one of Table 1's settings ({known}) when lr is not given, got {law}")
+    return TABLE1[key]
+
+
+@dataclass(frozen=True)
+class MesaResult:
+    """One full-batch GD run of the authors' model; arrays are indexed by epoch 0..epochs (start included).
+
+    Attributes
+    ----------
+    ab, a, b : mean over j of Re A_jj Re B_jj, of Re A_jj, of Re B_jj; A = W^KQ_32, B = W^PV_12
+    balance : (|Q|_F^2 - |P|_F^2)/d, = a^2 - b^2 on the scalar manifold; gradient flow conserves it
+    balance_drift : what GD changes it by, -(lr^2/d) sum_{i<k} (|G_P,i|^2 - |G_Q,i|^2) (exact identity)
+    loss : training loss (mean over sequences of sum_t 1/2 |y_hat_t - x_{t+1}|^2)
+    test_mse : mean over test sequences of |y_hat_{T-1} - x_T|^2 (last position, summed over coordinates;
+        theory: ``theory.mesa.position_error(T-1, ab, d, law)``)
+    ratio : mean of Re(y_hat_{T-1,j} / x_{T,j}) over test sequences and coordinates with x_{T,j} != 0
+        (the code's "Ratio of pred/true at T_te" without its 1e-5 offset; theory c* m2)
+    offred_norm : Frobenius norm of every non-red block (P[:, d:], Q[:d, :], Q[d:, d:])
+    offdiag_norm : Frobenius norm of the off-diagonal entries of the red blocks
+    W_KQ, W_PV : final (3d, 3d) complex weights in the paper's layout (tokens (0, x_t, x_{t-1}));
+        W_KQ[2d:, d:2d] = A, W_PV[:d, d:2d] = B.  P, Q: the same in the code's layout.
+    test_mse_se, ratio_se : standard errors of the final test_mse and ratio over the test sample
+    c_empirical : minimiser of the training loss on the scalar manifold A = aI, B = bI
+        (beta/gamma for L(c) = L0 - beta c + gamma c^2/2), the finite-sample analogue of c*
+    c_empirical_se : delta-method standard error of c_empirical around the population c*
+        (0 for the exact phase grid)
+    scalar_coefficients : (beta/d, gamma/d), the empirical (S k1, Acal) of the manifold flow
+    """
+
+    d: int
+    T: int
+    m: int
+    law: str
+    lr: float
+    epochs: int
+    seed: int
+    init: str
+    mask_offdiag: bool
+    ab: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    balance: np.ndarray
+    balance_drift: np.ndarray
+    loss: np.ndarray
+    test_mse: np.ndarray
+    ratio: np.ndarray
+    offred_norm: np.ndarray
+    offdiag_norm: np.ndarray
+    W_KQ: np.ndarray
+    W_PV: np.ndarray
+    P: np.ndarray
+    Q: np.ndarray
+    test_mse_se: float
+    ratio_se: float
+    c_empirical: float
+    c_empirical_se: float
+    scalar_coefficients: tuple
+    wall_time_s: float
+    config: dict = field(default_factory=dict)
+
+    @property
+    def final_ab(self) -> float:
+        return float(self.ab[-1])
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1])
+
+    @property
+    def final_test_mse(self) -> float:
+        return float(self.test_mse[-1])
+
+    @property
+    def red_blocks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(A, B) = (W^KQ_32, W^PV_12), final, complex (d, d)."""
+        return self.Q[self.d:, :self.d], self.P[:, :self.d]
+
+
+def _int(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _positive_float(value, name):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number > 0, got {value!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def grid_data(d: int, T: int, law, n_grid: int, device="cpu") -> ARData:
+    """The exact population as a weighted training set: every phase on a uniform grid x x_1 quadrature.
+
+    theta ranges over {2 pi k / n_grid}^d and x_1 over :func:`numerics.mesa.x1_quadrature` (exact
+    for the degree-6 dependence on x_1); since the loss and its gradients are trigonometric
+    polynomials of degree <= 3(T-2) in each theta_j, the weighted mean equals the population
+    expectation exactly when n_grid >= 3T - 5.  Training on it is GD on the population loss.
+    """
+    law = as_law(law)
+    d, T, n_grid = _int(d, "d", 1), _int(T, "T", 3), _int(n_grid, "phase_grid", 1)
+    if n_grid < 3 * T - 5:
+        raise ValueError(f"phase_grid must be >= 3T - 5 = {3 * T - 5} for an exact average, got {n_grid}")
+    if isinstance(law, Sphere):
+        raise ValueError(f"law must have a product quadrature for phase_grid (not Sphere), got {law}")
+    nodes, qw = x1_quadrature(law, d)  # (K, d), (K,)
+    theta = 2.0 * np.pi * np.indices((n_grid,) * d).reshape(d, -1).T / n_grid  # (G, d)
+    G, K = len(theta), len(nodes)
+    x1 = np.broadcast_to(nodes[None], (G, K, d)).reshape(-1, d)
+    th = np.broadcast_to(theta[:, None], (G, K, d)).reshape(-1, d)
+    w = np.broadcast_to(qw[None] / G, (G, K)).reshape(-1)
+    return ARData.from_numpy(x1, th, T, weights=w, device=device)
+
+
+def scalar_manifold_fit(data: ARData) -> tuple[float, float, float, float]:
+    """Fit of the training loss on the scalar manifold A = aI, B = bI: (c_emp, se, beta/d, gamma/d).
+
+    With s_t the prediction at a = b = 1, the loss is L(c) = L0 - beta c + gamma c^2 / 2,
+    beta = sum_n w_n sum_t Re <s_t, x_{t+1}>, gamma = sum_n w_n sum_t |s_t|^2, so GD on the
+    entries follows a <- a - lr b (gamma/d ab - beta/d) (the empirical version of
+    notes Section 3.5, whose population values are (S k1, Acal)) and c_emp = beta/gamma.
+    ``se`` is the delta-method standard error of c_emp for i.i.d. sequences
+    (sqrt(sum_n w_n^2 psi_n^2), psi_n = (beta_n - c_emp gamma_n)/gamma); 0 for non-uniform weights
+    (the exact phase grid).
+    """
+    d = data.d
+    P = torch.zeros(d, 2 * d, dtype=DTYPE, device=data.x1.device)
+    Q = torch.zeros(2 * d, 2 * d, dtype=DTYPE, device=data.x1.device)
+    P[:, :d] = torch.eye(d, dtype=DTYPE)
+    Q[d:, :d] = torch.eye(d, dtype=DTYPE)
+    s = ar_predictions(P, Q, data)  # (m, T-2, d)
+    target = data.sequences()[:, 2:]
+    beta_n = (s.conj() * target).real.sum(dim=(1, 2))
+    gamma_n = (s.real.square() + s.imag.square()).sum(dim=(1, 2))
+    w = data.weights
+    beta, gamma = float((w * beta_n).sum()), float((w * gamma_n).sum())
+    c = beta / gamma
+    uniform = bool(torch.allclose(w, torch.full_like(w, 1.0 / data.m)))
+    se = float(torch.sqrt((w.square() * ((beta_n - c * gamma_n) / gamma).square()).sum())) if uniform else 0.0
+    return c, se, beta / d, gamma / d
+
+
+def _init_params(d, init, a0, b0, init_std, gen, device):
+    P = torch.zeros(d, 2 * d, dtype=DTYPE)
+    Q = torch.zeros(2 * d, 2 * d, dtype=DTYPE)
+    if init == "diagonal":
+        P[:, :d] = b0 * torch.eye(d, dtype=DTYPE)
+        Q[d:, :d] = a0 * torch.eye(d, dtype=DTYPE)
+    else:  # every entry i.i.d. N(0, init_std^2), real (Figure 5)
+        P = (init_std * torch.randn(d, 2 * d, dtype=torch.float64, generator=gen)).to(DTYPE)
+        Q = (init_std * torch.randn(2 * d, 2 * d, dtype=torch.float64, generator=gen)).to(DTYPE)
+    return P.to(device), Q.to(device)
+
+
+def _offdiag_mask(d, device):
+    """Boolean masks of the red blocks' off-diagonal entries in P and Q (the code's --clip)."""
+    off = ~torch.eye(d, dtype=torch.bool, device=device)
+    mP = torch.zeros(d, 2 * d, dtype=torch.bool, device=device)
+    mQ = torch.zeros(2 * d, 2 * d, dtype=torch.bool, device=device)
+    mP[:, :d] = off
+    mQ[d:, :d] = off
+    return mP, mQ
+
+
+def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, lr: float | None = None,
+               epochs: int | None = None, a0: float = 0.1, b0: float = 0.1, seed: int = 0,
+               mask_offdiag: bool = False, init: str = "diagonal", init_std: float = 0.1,
+               m_test: int = 10000, device: str = "cpu", phase_grid: int | None = None,
+               num_threads: int | None = 1) -> MesaResult:
+    """Train the one-layer linear causal attention by full-batch GD (Zheng et al. 2024, Section 5, Table 1).
+
+    Parameters
+    ----------
+    d, T : int
+        Dimension (>= 1) and sequence length (>= 3); the paper uses d = 5, T = 100.
+    law : Law or str
+        Law of the real start point x_1 (``"gaussian(1)"``, ``"sparse_axis(1)"``, ``"full_one(1)"``, ...).
+    m : int
+        Training sequences (>= 1; the paper: 10^4).  Ignored with ``phase_grid``.
+    lr, epochs : float, int
+        GD step size and number of full-batch steps; default: Table 1 for ``law``.
+    a0, b0 : float
+        Diagonal initialisation W^KQ_32 = a0 I, W^PV_12 = b0 I (Assumption 3.1).
+    seed : int
+        Fixes the training set, the test set and the Gaussian initialisation.
+    mask_offdiag : bool
+        Zero the off-diagonal entries of both red blocks after every step (the code's ``--clip``;
+        from a diagonal start this is masking their gradients).
+    init : {"diagonal", "gaussian"}
+        "gaussian": every entry of P and Q i.i.d. N(0, init_std^2) (Figure 5).
+    m_test : int
+        Test sequences evaluated (last position) after every epoch.
+    device : str
+        torch device; float64 / complex128 throughout.
+    phase_grid : int or None
+        Train on the exact population instead of a sample (:func:`grid_data`, n_grid >= 3T - 5).
+    num_threads : int or None
+        torch intra-op threads while training (restored afterwards); None keeps the current
+        setting.  The fast path's per-sequence d x d products gain nothing from intra-op threads
+        and lose up to 10x when the cores are shared (measured on 2 loaded cores).
+
+    Returns
+    -------
+    MesaResult
+
+    Raises
+    ------
+    ValueError
+        Bad sizes, an unknown ``init``, or an ``lr`` that makes GD diverge (the loss becomes
+        non-finite or grows beyond 1e4 times its start).
+
+    Examples
+    --------
+    >>> r = train_mesa(d=2, T=6, law="sparse_axis(1)", m=64, lr=0.05, epochs=3, m_test=16)
+    >>> r.ab.shape, float(r.offred_norm[0])
+    ((4,), 0.0)
+    """
+    if num_threads is None:
+        return _train(d=d, T=T, law=law, m=m, lr=lr, epochs=epochs, a0=a0, b0=b0, seed=seed,
+                      mask_offdiag=mask_offdiag, init=init, init_std=init_std, m_test=m_test, device=device,
+                      phase_grid=phase_grid)
+    before = torch.get_num_threads()
+    torch.set_num_threads(_int(num_threads, "num_threads", 1))
+    try:
+        return _train(d=d, T=T, law=law, m=m, lr=lr, epochs=epochs, a0=a0, b0=b0, seed=seed,
+                      mask_offdiag=mask_offdiag, init=init, init_std=init_std, m_test=m_test, device=device,
+                      phase_grid=phase_grid)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_std, m_test, device, phase_grid):
+    started = time.perf_counter()
+    d, T = _int(d, "d", 1), _int(T, "T", 3)
+    m, m_test, seed = _int(m, "m", 1), _int(m_test, "m_test", 1), _int(seed, "seed", 0)
+    law = as_law(law)
+    if lr is None or epochs is None:
+        lr0, ep0 = table1_step(law)
+        lr = lr0 if lr is None else lr
+        epochs = ep0 if epochs is None else epochs
+    lr, epochs = _positive_float(lr, "lr"), _int(epochs, "epochs", 0)
+    if init not in ("diagonal", "gaussian"):
+        raise ValueError(f"init must be 'diagonal' or 'gaussian', got {init!r}")
+    a0, b0 = float(a0), float(b0)
+    init_std = _positive_float(init_std, "init_std")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device must be 'cpu' or an available CUDA device, got 'cuda' without CUDA")
+
+    train_ss, test_ss, init_ss = np.random.SeedSequence(seed).spawn(3)
+    if phase_grid is not None:
+        data = grid_data(d, T, law, phase_grid, device=device)
+    else:
+        x, theta = sample_sequences(m, d, T, law, np.random.default_rng(train_ss))
+        data = ARData.from_numpy(x[:, 0].real, theta, T, device=device)
+        del x
+    x_test, _ = sample_sequences(m_test, d, T, law, np.random.default_rng(test_ss))
+    x_test = torch.as_tensor(x_test, device=device)
+    e_test = embed(x_test)[:, : T - 1]  # (m_test, T-1, 2d): e_1..e_{T-1}
+    C_last = torch.einsum("nta,ntb->nab", e_test, e_test.conj())  # (m_test, 2d, 2d): C_{T-1}
+    e_last, x_last = e_test[:, -1], x_test[:, -1]  # e_{T-1}, x_T
+    nonzero = x_last.abs() > 1e-12 * max(law_scale(law), 1e-300)
+    del x_test, e_test
+
+    gen = torch.Generator().manual_seed(int(init_ss.generate_state(1)[0]))
+    P, Q = _init_params(d, init, a0, b0, init_std, gen, device)
+    mP, mQ = _offdiag_mask(d, device)
+    if mask_offdiag:
+        P[mP], Q[mQ] = 0, 0
+
+    n = epochs + 1
+    logs = {k: np.zeros(n) for k in ("ab", "a", "b", "balance", "balance_drift", "loss", "test_mse",
+                                     "ratio", "offred_norm", "offdiag_norm")}
+    red_P = torch.zeros(d, 2 * d, dtype=torch.bool, device=device)
+    red_P[:, :d] = True
+    red_Q = torch.zeros(2 * d, 2 * d, dtype=torch.bool, device=device)
+    red_Q[d:, :d] = True
+
+    se = {}
+
+    def record(k, loss_value):
+        with torch.no_grad():
+            A, B = Q[d:, :d], P[:, :d]
+            ad, bd = torch.diagonal(A).real, torch.diagonal(B).real
+            logs["ab"][k] = float((ad * bd).mean())
+            logs["a"][k], logs["b"][k] = float(ad.mean()), float(bd.mean())
+            logs["balance"][k] = float((Q.abs().square().sum() - P.abs().square().sum()) / d)
+            logs["offred_norm"][k] = float(torch.sqrt(P[~red_P].abs().square().sum()
+                                                      + Q[~red_Q].abs().square().sum()))
+            logs["offdiag_norm"][k] = float(torch.sqrt(P[mP].abs().square().sum() + Q[mQ].abs().square().sum()))
+            logs["loss"][k] = loss_value
+            y = ((C_last @ (e_last @ Q.T)[..., None])[..., 0] @ P.T) / (T - 2)  # (m_test, d): y_hat_{T-1}
+            err = y - x_last
+            per_seq = (err.real.square() + err.imag.square()).sum(dim=1)
+            logs["test_mse"][k] = float(per_seq.mean())
+            ratio = (y / torch.where(nonzero, x_last, torch.ones_like(x_last))).real[nonzero]
+            logs["ratio"][k] = float(ratio.mean()) if ratio.numel() else math.nan
+            se["test_mse"] = float(per_seq.std() / math.sqrt(m_test)) if m_test > 1 else math.nan
+            se["ratio"] = float(ratio.std() / math.sqrt(ratio.numel())) if ratio.numel() > 1 else math.nan
+
+    drift = 0.0
+    for k in range(epochs):
+        loss_k, gP, gQ = ar_loss_and_grad(P, Q, data)
+        if not math.isfinite(loss_k) or loss_k > _DIVERGED * max(logs["loss"][0] if k else loss_k, 1e-300) \
+                or not bool(torch.isfinite(gP).all() and torch.isfinite(gQ).all()):
+            raise ValueError(f"lr = {lr:g} makes full-batch GD diverge (training loss {loss_k:.3g} at epoch {k}, "
+                             f"{logs['loss'][0]:.3g} at the start); lr must be smaller")
+        record(k, loss_k)
+        logs["balance_drift"][k] = drift
+        if mask_offdiag:
+            gP, gQ = gP.masked_fill(mP, 0), gQ.masked_fill(mQ, 0)
+        drift -= lr**2 / d * float(gP.abs().square().sum() - gQ.abs().square().sum())
+        with torch.no_grad():
+            P -= lr * gP
+            Q -= lr * gQ
+            if mask_offdiag:
+                P[mP], Q[mQ] = 0, 0
+    final_loss = ar_loss_and_grad(P, Q, data, need_grad=False)[0]
+    if not math.isfinite(final_loss) or (epochs and final_loss > _DIVERGED * max(logs["loss"][0], 1e-300)):
+        raise ValueError(f"lr = {lr:g} makes full-batch GD diverge (training loss {final_loss:.3g} after "
+                         f"{epochs} epochs); lr must be smaller")
+    record(epochs, final_loss)
+    logs["balance_drift"][epochs] = drift
+    c_emp, c_se, beta, gamma = scalar_manifold_fit(data)
+    W_KQ, W_PV = paper_layout(P, Q)
+    return MesaResult(
+        d=d, T=T, m=data.m, law=law.spelling, lr=lr, epochs=epochs, seed=seed, init=init,
+        mask_offdiag=bool(mask_offdiag), W_KQ=W_KQ, W_PV=W_PV,
+        P=P.detach().cpu().numpy(), Q=Q.detach().cpu().numpy(), c_empirical=c_emp, c_empirical_se=c_se,
+        test_mse_se=se["test_mse"], ratio_se=se["ratio"],
+        scalar_coefficients=(beta, gamma), wall_time_s=time.perf_counter() - started,
+        config=dict(a0=a0, b0=b0, init_std=init_std, m_test=m_test, phase_grid=phase_grid,
+                    device=str(device)),
+        **logs,
+    )

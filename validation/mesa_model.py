@@ -1,0 +1,317 @@
+"""The linear causal attention of Zheng et al. (2024) in torch: reference loop and fast exact path.
+
+Model (the authors' code, ML-GSAI/MesaOpt-AR-Transformer, ``models/lsa.py``): tokens
+e_t = (x_t, x_{t-1}) in C^{2d} with x_0 = 0, complex parameters P = W^PV (d x 2d) and
+Q = W^KQ (2d x 2d), prediction
+
+    y_hat_t = P E_t E_t^H Q e_t / (t - 1) = P C_t Q e_t / (t - 1),   C_t = sum_{i<=t} e_i e_i^H,
+
+for t = 2..T-1, and the loss sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2 averaged over sequences.
+Red blocks (Assumption 3.1): B = W^PV_12 = P[:, :d] and A = W^KQ_32 = Q[d:, :d].
+
+Three implementations of the same map, compared by the tests:
+
+* :func:`loop_predictions`, the reference: a Python loop over t, E_t E_t^H formed per t, as
+  the authors' ``forward_train`` does;
+* :func:`prefix_predictions`: prefix sums C_t = C_{t-1} + e_t e_t^H for any sequences;
+* :func:`ar_loss_and_grad` / :func:`ar_predictions`, the fast path for AR data
+  x_t = W^{t-1} x_1, W = diag(lambda), |lambda_j| = 1, x_1 real.  With phi_t = lambda^{t-1},
+  M = [diag(x_1); diag(x_1 conj(lambda))] (2d x d) and f = M phi_1, e_t = M phi_t for t >= 2 and
+  C_t = M G_t M^H - Delta with G_t = sum_{s<t} (lambda lambda^H)^{o s} (entrywise powers) and
+  Delta = f f^H - e_1 e_1^H.  Since G_t[j,k] = t (j = k) and h_jk (1 - (lambda_j conj lambda_k)^t)
+  with h_jk = 1/(1 - lambda_j conj lambda_k) (j != k),
+
+      (t - 1) y_hat_t = P~ (t u_t + Hn u_t - L_t Hn conj(L_t) u_t) - K phi_t,
+      u_t = Q~ phi_t,  P~ = P M,  Q~ = M^H Q M,  K = P Delta Q M,  L_t = diag(lambda^t),
+
+  with per-sequence d x d matrices: O(m T d^2) per evaluation, no (m, T, 2d, 2d) tensor, and a
+  hand-written backward pass (exact, float64).  Sequences with two phases closer than
+  ``_DEGENERATE`` (where h_jk loses digits) go through :func:`prefix_predictions` instead.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ARData",
+    "embed",
+    "loop_predictions",
+    "prefix_predictions",
+    "ar_predictions",
+    "ar_loss_and_grad",
+    "red_blocks",
+    "paper_layout",
+]
+
+DTYPE = torch.complex128
+_DEGENERATE = 1e-5  # |lambda_j - lambda_k| below this: use the prefix-sum path for the sequence
+_CHUNK_ELEMENTS = 1 << 16  # complex entries per (n, d, T-2) chunk: keeps every chunk in cache
+
+
+def embed(x: torch.Tensor) -> torch.Tensor:
+    """Tokens e_t = (x_t, x_{t-1}) with x_0 = 0 (the code's 2d embedding): (m, T, d) -> (m, T, 2d)."""
+    prev = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+    return torch.cat([x, prev], dim=-1)
+
+
+def loop_predictions(P: torch.Tensor, Q: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reference: y_hat_t = P E_t E_t^H Q e_t/(t-1) for t = 2..T-1, one position at a time.
+
+    Parameters
+    ----------
+    P : (d, 2d) complex tensor, Q : (2d, 2d) complex tensor
+    x : (m, T, d) complex tensor, x[:, t-1] = x_t
+
+    Returns
+    -------
+    (m, T-2, d) complex tensor; row t-2 predicts x_{t+1} = x[:, t].
+    """
+    e = embed(x)  # (m, T, 2d)
+    out = []
+    for t in range(2, x.shape[1]):
+        E = e[:, :t]  # (m, t, 2d): columns e_1..e_t
+        C = E.transpose(1, 2) @ E.conj()  # (m, 2d, 2d) = E_t E_t^H
+        out.append((P @ C @ Q @ e[:, t - 1, :, None])[..., 0] / (t - 1))
+    return torch.stack(out, dim=1)
+
+
+def prefix_predictions(P: torch.Tensor, Q: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """All positions at once with prefix sums C_t = C_{t-1} + e_t e_t^H (any sequences).
+
+    Same output as :func:`loop_predictions`; memory (m, T, 2d, 2d), so use it on small batches.
+    """
+    T = x.shape[1]
+    e = embed(x)[:, : T - 1]  # (m, T-1, 2d): e_1..e_{T-1}
+    C = torch.cumsum(e[..., :, None] * e.conj()[..., None, :], dim=1)[:, 1:]  # (m, T-2, 2d, 2d)
+    v = e[:, 1:] @ Q.transpose(0, 1)  # (m, T-2, 2d): Q e_t
+    w = (C @ v[..., None])[..., 0]  # C_t Q e_t
+    inv = 1.0 / torch.arange(1, T - 1, dtype=torch.float64, device=x.device)
+    return (w @ P.transpose(0, 1)) * inv[None, :, None]
+
+
+@dataclass(frozen=True)
+class ARData:
+    """A training set of AR sequences x_t = diag(lambda)^{t-1} x_1 in the form the fast path uses.
+
+    Attributes
+    ----------
+    x1 : (m, d) float64 tensor, the real start points
+    theta : (m, d) float64 tensor, lambda = exp(i theta)
+    weights : (m,) float64 tensor, summing to 1 (1/m for a sample; quadrature weights for the
+        exact phase grid)
+    T : int, sequence length
+    """
+
+    x1: torch.Tensor
+    theta: torch.Tensor
+    weights: torch.Tensor
+    T: int
+
+    @classmethod
+    def from_numpy(cls, x1, theta, T: int, weights=None, device="cpu") -> "ARData":
+        x1 = torch.as_tensor(np.array(x1, np.float64), device=device)  # copies: writable
+        theta = torch.as_tensor(np.array(theta, np.float64), device=device)
+        m = x1.shape[0]
+        w = torch.full((m,), 1.0 / m, dtype=torch.float64, device=device) if weights is None else \
+            torch.as_tensor(np.array(weights, np.float64), device=device)
+        return cls(x1, theta, w, int(T))
+
+    @property
+    def m(self) -> int:
+        return int(self.x1.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.x1.shape[1])
+
+    def sequences(self, index=slice(None)) -> torch.Tensor:
+        """The sequences themselves, (n, T, d) complex: x[:, t-1] = exp(i (t-1) theta) x_1."""
+        th, x1 = self.theta[index], self.x1[index]
+        powers = torch.arange(self.T, dtype=torch.float64, device=th.device)[None, :, None]
+        return torch.polar(torch.ones_like(powers * th[:, None, :]), powers * th[:, None, :]) * x1[:, None, :]
+
+
+class _Prepared:
+    """Per-dataset constants of the fast path (computed once; data only, no parameters)."""
+
+    def __init__(self, data: ARData):
+        x1, th, T = data.x1, data.theta, data.T
+        m, d = x1.shape
+        dev = x1.device
+        delta = th[:, :, None] - th[:, None, :]  # (m, d, d)
+        s = 2.0 * torch.sin(delta / 2)  # |1 - lambda_j conj(lambda_k)| up to sign
+        eye = torch.eye(d, dtype=torch.bool, device=dev)
+        gap = torch.where(eye, torch.full_like(s, math.inf), s.abs()).amin(dim=(1, 2)) if d > 1 else \
+            torch.full((m,), math.inf, dtype=torch.float64, device=dev)
+        self.regular = torch.nonzero(gap >= _DEGENERATE)[:, 0]
+        self.degenerate = torch.nonzero(gap < _DEGENERATE)[:, 0]
+        r = self.regular
+        x1r, thr = x1[r], th[r]
+        n = x1r.shape[0]
+        self.x1 = x1r.to(DTYPE)  # (n, d)
+        self.lam = torch.polar(torch.ones_like(thr), thr)  # (n, d)
+        dr, sr = delta[r], s[r]
+        # h_jk = 1/(1 - e^{i delta}) = i e^{-i delta/2} / (2 sin(delta/2)); zero on the diagonal
+        safe = torch.where(eye, torch.ones_like(sr), sr)
+        self.Hn = torch.where(eye, torch.zeros((), dtype=DTYPE, device=dev),
+                              1j * torch.polar(torch.ones_like(dr), -dr / 2) / safe)  # (n, d, d)
+        t = torch.arange(2, T, dtype=torch.float64, device=dev)  # positions t = 2..T-1
+        self.t = t
+        self.inv = 1.0 / (t - 1)
+        self.phi = torch.polar(torch.ones(n, d, T - 2, dtype=torch.float64, device=dev),
+                               (t - 1)[None, None, :] * thr[:, :, None])  # (n, d, T-2): lambda^{t-1}
+        self.L = self.phi * self.lam[:, :, None]  # lambda^t
+        self.Lc = self.L.conj().resolve_conj()
+        self.target = self.L * self.x1[:, :, None]  # x_{t+1} = lambda^t x_1
+        self.w = data.weights[r]
+        self.x_degenerate = data.sequences(self.degenerate) if len(self.degenerate) else None
+        self.w_degenerate = data.weights[self.degenerate]
+        self.chunk = max(1, _CHUNK_ELEMENTS // (d * (T - 2)))
+        self.n = n
+        self.d = d
+
+    def small(self, P, Q, sl):
+        """P~ = P M, Q~ = M^H Q M and K = P Delta Q M for the sequences in ``sl``: (n, d, d) each."""
+        d = self.d
+        x1, lam = self.x1[sl], self.lam[sl]
+        lb = lam.conj()
+        P1, P2 = P[:, :d], P[:, d:]
+        Q11, Q12, Q21, Q22 = Q[:d, :d], Q[:d, d:], Q[d:, :d], Q[d:, d:]
+        xx = x1[:, :, None] * x1[:, None, :]  # (n, d, d): x_l x_p
+        Pt = (P1[None] + P2[None] * lb[:, None, :]) * x1[:, None, :]
+        Qt = xx * (Q11[None] + lb[:, None, :] * Q12[None] + lam[:, :, None] * Q21[None]
+                   + (lam[:, :, None] * lb[:, None, :]) * Q22[None])
+        f = torch.cat([x1, x1 * lb], dim=-1)  # (n, 2d) = M phi_1
+        e1 = torch.cat([x1, torch.zeros_like(x1)], dim=-1)  # (n, 2d) = e_1
+
+        def row_QM(v):  # v^H Q M, (n, d)
+            vq = v.conj() @ Q  # (n, 2d)
+            return vq[:, :d] * x1 + vq[:, d:] * x1 * lb
+
+        K = (f @ P.T)[:, :, None] * row_QM(f)[:, None, :] - (e1 @ P.T)[:, :, None] * row_QM(e1)[:, None, :]
+        return Pt, Qt, K
+
+
+def _chunk_forward_pk(prep: _Prepared, PK, Qt, sl):
+    """Predictions (n, d, T-2) for [P~, -K] (n, d, 2d) and Q~, and what the backward pass needs."""
+    phi, Hn, L, Lc = prep.phi[sl], prep.Hn[sl], prep.L[sl], prep.Lc[sl]
+    S = phi.shape[-1]
+    u = Qt @ phi  # (n, d, T-2)
+    Z = Hn @ torch.cat([u, Lc * u], dim=-1)  # (n, d, 2(T-2))
+    g = prep.t * u + Z[..., :S] - L * Z[..., S:]  # G_t u_t
+    gphi = torch.cat([g, phi], dim=1)  # (n, 2d, T-2)
+    y = (PK @ gphi) * prep.inv  # (n, d, T-2)
+    return y, prep.target[sl], gphi, L, Lc
+
+
+def _prepared(data: ARData) -> _Prepared:
+    cache = getattr(data, "_prepared_cache", None)
+    if cache is None:
+        cache = _Prepared(data)
+        object.__setattr__(data, "_prepared_cache", cache)
+    return cache
+
+
+def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData) -> torch.Tensor:
+    """Fast-path predictions for every position, (m, T-2, d), in the order of ``data``."""
+    prep = _prepared(data)
+    P, Q = P.to(DTYPE), Q.to(DTYPE)
+    out = torch.empty(data.m, data.T - 2, data.d, dtype=DTYPE, device=P.device)
+    with torch.no_grad():
+        for start in range(0, prep.n, prep.chunk):
+            sl = slice(start, min(prep.n, start + prep.chunk))
+            Pt, Qt, K = prep.small(P, Q, sl)
+            y = _chunk_forward_pk(prep, torch.cat([Pt, -K], dim=-1), Qt, sl)[0]
+            out[prep.regular[sl]] = y.transpose(1, 2)
+        if prep.x_degenerate is not None:
+            out[prep.degenerate] = prefix_predictions(P, Q, prep.x_degenerate)
+    return out
+
+
+def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_grad: bool = True):
+    """Weighted loss sum_n w_n sum_t 1/2 |y_hat_t - x_{t+1}|^2 and its gradients (fast exact path).
+
+    Gradients follow torch's convention for complex parameters, G = dL/dRe + i dL/dIm (what
+    ``loss.backward()`` and the authors' SGD use).  The O(m T d^2) part has a hand-written
+    backward pass, run chunk by chunk; the map (P, Q) -> (P~, Q~, K), O(m d^2), is
+    differentiated by autograd once per call.
+
+    Returns
+    -------
+    loss : float
+    G_P : (d, 2d) complex tensor or None
+    G_Q : (2d, 2d) complex tensor or None
+    """
+    prep = _prepared(data)
+    d = data.d
+    P0, Q0 = P.detach().to(DTYPE), Q.detach().to(DTYPE)
+    Pl, Ql = P0.clone().requires_grad_(need_grad), Q0.clone().requires_grad_(need_grad)
+    everything = slice(0, prep.n)
+    with torch.no_grad():
+        Pt_all, Qt_all, K_all = prep.small(P0, Q0, everything)  # (n, d, d) each
+        PK_all = torch.cat([Pt_all, -K_all], dim=-1)  # (n, d, 2d)
+        gPK_all = torch.empty_like(PK_all) if need_grad else None
+        gQt_all = torch.empty_like(Qt_all) if need_grad else None
+        loss = torch.zeros((), dtype=torch.float64, device=P0.device)
+        for start in range(0, prep.n, prep.chunk):
+            sl = slice(start, min(prep.n, start + prep.chunk))
+            Pt, Qt, PK = Pt_all[sl], Qt_all[sl], PK_all[sl]
+            y, target, gphi, L, Lc = _chunk_forward_pk(prep, PK, Qt, sl)
+            r = y - target  # (n, d, T-2)
+            w = prep.w[sl]
+            loss += 0.5 * torch.dot(w, torch.linalg.vector_norm(r, dim=(1, 2)).square())
+            if not need_grad:
+                continue
+            rp = r * (prep.inv * w[:, None, None])  # gradient wrt the unnormalised prediction, torch convention
+            torch.matmul(rp, gphi.mH, out=gPK_all[sl])  # (n, d, 2d): gradient wrt [P~, -K]
+            gg = Pt.mH @ rp  # (n, d, T-2): gradient wrt g_t
+            S = gg.shape[-1]
+            Zb = prep.Hn[sl] @ torch.cat([gg, Lc * gg], dim=-1)  # Hn is Hermitian
+            gu = prep.t * gg + Zb[..., :S] - L * Zb[..., S:]  # G_t gg (G_t Hermitian)
+            torch.matmul(gu, prep.phi[sl].mH, out=gQt_all[sl])  # (n, d, d)
+    if need_grad and prep.n:
+        Pt_g, Qt_g, K_g = prep.small(Pl, Ql, everything)
+        torch.autograd.backward([Pt_g, Qt_g, K_g], [gPK_all[..., :d], gQt_all, -gPK_all[..., d:]])
+    if prep.x_degenerate is not None:
+        y = prefix_predictions(Pl, Ql, prep.x_degenerate)
+        r = y - prep.x_degenerate[:, 2:]
+        part = 0.5 * (prep.w_degenerate[:, None, None] * (r.real.square() + r.imag.square())).sum()
+        if need_grad:
+            part.backward()
+        loss = loss + part.detach()
+    if not need_grad:
+        return float(loss), None, None
+    gP = Pl.grad if Pl.grad is not None else torch.zeros_like(P0)
+    gQ = Ql.grad if Ql.grad is not None else torch.zeros_like(Q0)
+    return float(loss), gP, gQ
+
+
+def red_blocks(P: torch.Tensor, Q: torch.Tensor):
+    """(A, B) = (W^KQ_32, W^PV_12) = (Q[d:, :d], P[:, :d]), the red blocks of Assumption 3.1."""
+    d = P.shape[0]
+    return Q[d:, :d], P[:, :d]
+
+
+def paper_layout(P, Q):
+    """The paper's 3d x 3d W^KQ and W^PV (tokens (0, x_t, x_{t-1})) from the code's P, Q.
+
+    W^KQ[d:, d:] = Q (key/query blocks 2, 3) and W^PV[:d, d:] = P (output slot = block 1);
+    every other block is zero (it never reaches the prediction).  So W^KQ_32 = Q[d:, :d] = A
+    and W^PV_12 = P[:, :d] = B.
+
+    Returns
+    -------
+    W_KQ, W_PV : (3d, 3d) numpy complex arrays
+    """
+    P = np.asarray(P.detach().cpu() if isinstance(P, torch.Tensor) else P, np.complex128)
+    Q = np.asarray(Q.detach().cpu() if isinstance(Q, torch.Tensor) else Q, np.complex128)
+    d = P.shape[0]
+    W_KQ = np.zeros((3 * d, 3 * d), np.complex128)
+    W_PV = np.zeros((3 * d, 3 * d), np.complex128)
+    W_KQ[d:, d:] = Q
+    W_PV[:d, d:] = P
+    return W_KQ, W_PV
