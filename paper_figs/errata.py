@@ -78,6 +78,24 @@ ERRATA = [
          paper_says="reported",
          holds="not in the released code (diagonal initialisation only); implemented here",
          shown_by="figure fig5"),
+    dict(paper="zheng2024", item="Table 1 step size for sigma = 2 with the (2, 2) start",
+         paper_says="lr = 2e-6",
+         holds="the scalar stability criterion lr * curvature is 1.57 of 2 in the population and 1.50-1.65 "
+               "on samples of 10^4 sequences: close to divergence (m = 400 diverges within 2 epochs)",
+         shown_by="fig1_appendix (a diverged run is named in the legend, not plotted as NaNs); "
+                  "validation.mesa.train_mesa stops with ValueError naming lr"),
+    dict(paper="zheng2024", item="stable step sizes (our notes, Section 8.6)",
+         paper_says="the scalar-direction rule decides stability",
+         holds="the off-diagonal (non-red) directions can be stiffer: on the exact full-one grid (d = 3, "
+               "T = 8, masked) lr = 0.05 lets rounding noise grow to a non-red norm of 0.25 (ab 0.4715 "
+               "instead of 0.5505); lr = 0.02 is exact",
+         shown_by="tests/test_zheng2024_validation.py (population-GD runs use stable steps)"),
+    dict(paper="zheng2024", item="logged test quantities",
+         paper_says="test MSE and the prediction/truth ratio",
+         holds="the code logs 1/2 sum over all positions and adds 1e-5 to the ratio's denominator; here "
+               "test_mse is |y_hat_{T-1} - x_T|^2 at the last position (the quantity of position_error) and "
+               "the ratio skips coordinates with x_T = 0",
+         shown_by="validation.mesa.MesaResult (documented)"),
     dict(paper="zheng2024", item="token embedding",
          paper_says="e_t = (0, x_t, x_{t-1}) in C^{3d}",
          holds="the code drops the zero block: e_t = (x_t, x_{t-1}); equivalent for the prediction",
