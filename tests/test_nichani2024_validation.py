@@ -251,25 +251,29 @@ def test_algorithm1_recovers_the_graph():
 
 def test_induction_head_on_the_chain():
     """Corollary: on in-context Markov chains layer 1 is a previous-token head, layer 2 matches the
-    query token (A2 ~ beta I), and the circuit outputs the in-context empirical conditional."""
+    query token (A2 ~ beta I), and the trained model itself outputs the in-context empirical
+    conditional (mean TV <= 0.05)."""
     for r in checks.check_induction_head("quick"):
         assert r.passed, r
 
 
 def test_joint_training_approaches_bayes_and_recovers_the_adjacency():
-    """Figure 2: jointly trained, the position block of A1 reproduces Adj(G) and the loss approaches Bayes."""
+    """Figure 2: jointly trained, the position block of A1 reproduces Adj(G) and the loss approaches Bayes:
+    the gap shrinks from half the steps to all of them (5 SE) and lies below a graph-blind predictor's."""
     for r in checks.check_joint_training("quick"):
         assert r.passed, r
 
 
 def test_ood_permutation_predicts_the_in_context_conditional():
-    """Theorem (OOD): on a deterministic permutation pi the learned circuit outputs pi_hat (TV <= 0.05)."""
+    """Theorem (OOD): on a deterministic permutation pi the trained model (Algorithm 1, the query row of A1
+    not trained) outputs pi_hat (mean TV <= 0.05, issue 4)."""
     r = checks.check_ood_permutation("quick")
     assert r.passed, r
 
 
 def test_two_heads_use_both_parents():
-    """Figure 5 (quick): with two layer-1 heads the loss falls below the one-parent baseline."""
+    """Figure 5 (quick): with two layer-1 heads the loss falls below the one-parent baseline (the head
+    split is seed-dependent at quick scale and asserted at paper scale only)."""
     for r in checks.check_two_heads("quick"):
         assert r.passed, r
 
@@ -277,7 +281,7 @@ def test_two_heads_use_both_parents():
 @pytest.mark.slow
 def test_two_heads_split_the_two_parents_at_paper_scale():
     """Figure 5 (paper: S = 5, T = 32, 2^16 AdamW steps of batch 1024, hours on a CPU): each layer-1
-    head attends to a different parent (at most 10 % of (node, head) pairs off)."""
+    head's argmax is a different parent at >= 90 % of the two-parent nodes."""
     for r in checks.check_two_heads("paper"):
         assert r.passed, r
 
@@ -286,6 +290,17 @@ def test_errata_bayes_baseline():
     """Errata: correct Bayes-style chain loss 1.7625 vs the authors' 1.7753 (S = 10, T = 20, alpha = 0.1)."""
     for r in checks.check_errata_bayes("quick"):
         assert r.passed, r
+
+
+def test_algorithm1_keeps_the_query_row_uniform_unless_asked():
+    """train_two_stage: the query s_T is no child in G, so stage 1 leaves the query row of A1 at 0
+    (uniform attention) by default; with train_query_row=True that row moves (its gradient is not 0)."""
+    kw = dict(parents=nc.chain_graph(8), S=3, alpha=0.1, steps1=1, steps2=0, batch=256, test_size=64, seed=3)
+    fixed, free = vc.train_two_stage(**kw), vc.train_two_stage(train_query_row=True, **kw)
+    assert np.all(fixed.A1[-1] == 0.0)
+    assert np.abs(free.A1[-1]).max() > 0.0
+    # after one step the other rows agree: same draws, same parameters, so the same gradient
+    assert np.array_equal(fixed.A1[:-1], free.A1[:-1])
 
 
 def test_same_seed_same_training_and_other_seed_differs():

@@ -27,10 +27,12 @@ from validation.causal_models import (
     DisentangledTransformer,
     ReducedModel,
     StandardTransformer,
+    _smoothed_loss,
     causal_softmax,
     sample_dag_task,
     sample_tree_task,
 )
+from validation.causal_sampling import _TestSet, _device, _graph, _positive, _positive_int, _seed
 
 __all__ = [
     "CausalResult",
@@ -107,82 +109,6 @@ class CausalResult:
 # helpers
 # ---------------------------------------------------------------------------------------------
 
-def _graph(parents):
-    """('tree', parents tuple, n context positions, T) or ('dag', parent lists, T, T)."""
-    if isinstance(parents, (str, bytes)) or not hasattr(parents, "__len__"):
-        raise ValueError(f"parents must be a sequence (ints, or parent lists), got {parents!r}")
-    if any(isinstance(p, (list, tuple)) and len(p) > 1 for p in parents):
-        lists = nc.validate_parent_lists(parents)
-        T = len(lists) - 1
-        return "dag", lists, T, T
-    tree = nc.validate_parents(parents)
-    return "tree", tree, len(tree), len(tree) + 1
-
-
-def _seed(seed, tag: int) -> int:
-    """An independent 63-bit seed for stream ``tag`` of ``seed`` (SeedSequence)."""
-    if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed must be an int, got {seed!r}")
-    state = np.random.SeedSequence([int(seed) & (2**63 - 1), tag]).generate_state(2, np.uint32)
-    return int(state[0]) << 31 ^ int(state[1])
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _device(device) -> torch.device:
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device must be 'cpu' (or 'cuda' on a machine with a GPU), got 'cuda'")
-    return device
-
-
-class _TestSet:
-    """Test sequences from the numpy sampler, with the baselines scored on them."""
-
-    def __init__(self, kind, graph, S, alpha, n, seed, device):
-        rng = np.random.default_rng(_seed(seed, 1))
-        if kind == "tree":
-            b = nc.sample_tree_task(graph, S, alpha, n, rng=rng)
-            seq = b.sequences
-            self.bayes = nc.mean_and_se(nc.cross_entropy(b.target, nc.bayes_estimator(seq, graph, S, alpha)))
-            authors = nc.bayes_estimator_authors(seq, graph, S, alpha)
-            self.bayes_authors = float(nc.cross_entropy(b.target, authors).mean())
-            self.one_parent = None
-        else:
-            b = nc.sample_dag_task(graph, S, alpha, n, rng=rng)
-            seq = b.sequences
-            self.bayes = nc.mean_and_se(nc.cross_entropy(b.target, nc.dag_bayes_estimator(seq, graph, S, alpha)))
-            self.bayes_authors = None
-            one = nc.dag_bayes_estimator(seq, nc.last_parent_graph(graph), S, alpha)
-            self.one_parent = float(nc.cross_entropy(b.target, one).mean())
-        self.sequences = seq
-        self.target_np = b.target
-        self.tokens = torch.as_tensor(seq, device=device)
-        self.target = torch.as_tensor(b.target, dtype=torch.float64, device=device)
-
-    def loss(self, log_probs_fn, chunk: int = 8192) -> tuple[float, float]:
-        """Mean and standard error of -sum_s' y(s') log f(s') over the test set."""
-        values = []
-        with torch.no_grad():
-            for start in range(0, self.tokens.shape[0], chunk):
-                logp = log_probs_fn(self.tokens[start:start + chunk]).to(torch.float64)
-                y = self.target[start:start + chunk]
-                values.append(-(torch.where(y > 0, y * logp, torch.zeros_like(y))).sum(-1))
-        v = torch.cat(values).cpu().numpy()
-        return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
-
-
 def _sampler(kind, graph, S, alpha, generator, device, dtype):
     if kind == "tree":
         return lambda batch: sample_tree_task(graph, S, alpha, batch, generator=generator, device=device,
@@ -219,14 +145,10 @@ def _cosine(lr: float, steps: int):
 # Algorithm 1 on the reduced model
 # ---------------------------------------------------------------------------------------------
 
-def _smoothed_loss(f: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
-    return -(y * torch.log(f + epsilon)).sum(-1).mean()
-
-
 def train_two_stage(*, parents, S: int = 5, alpha: float = 1.0, seed: int = 0, beta0: float = 1.0,
                     eta1: float = 2000.0, steps1: int = 300, eta2: float = 20.0, steps2: int = 600,
                     batch: int = 4096, epsilon: float = 1e-3, test_size: int = 2**14, n_log: int = 30,
-                    device="cpu", dtype=torch.float64) -> CausalResult:
+                    train_query_row: bool = False, device="cpu", dtype=torch.float64) -> CausalResult:
     """Algorithm 1 of Nichani, Damian, Lee 2024 (layer-wise gradient descent on the reduced model).
 
     A1(0) = 0 (T x T), A2(0) = beta0 I_S. Stage 1: ``steps1`` steps of gradient descent with step
@@ -238,6 +160,22 @@ def train_two_stage(*, parents, S: int = 5, alpha: float = 1.0, seed: int = 0, b
     The theorem: row i of softmax(A1) concentrates on the parent p(i) (the argmax of the
     chi-square information, notes Section 4.3), A2 -> beta I (token matching), and the output
     tends to the in-context empirical conditional. Defaults are the notes' Section 7.4 run.
+
+    The query row of A1 is not trained (``train_query_row=False``, the default). Stage 1 is meant
+    to write the adjacency of G into A1 (the theorem's A1 ~ c Adj(G)). The query s_T is a fresh
+    uniform token and never a child in G, so the row of Adj(G) at T is 0 and there is no graph
+    information to learn there. If that row is trained anyway, its population gradient favours the
+    diagonal (notes Section 7.3: +0.5 against < 0 off the diagonal), and after stage 1 the query
+    attends to itself with weight 1.000. Then v_T = e_{s_T} and z_T = e_{s_T}^T A2 e_{s_T} = beta
+    for every sequence, so layer 2 always counts the query as one extra "match". The output then
+    tends to (counts + e_{s_T}) / (N_m + 1) rather than to pi_hat(. | s_T), whose sum runs over
+    context positions with a parent only. With the row kept at 0 (uniform attention) the query's
+    score is beta f_hat(s_T) < beta, and its weight against a true match vanishes like
+    e^{-beta (1 - f_hat(s_T))}. ``train_query_row=True`` gives the unrestricted run for comparison.
+    The shortcut does not prevent learning the graph: at S = 3, T = 32, alpha = 0.1 it gives a
+    lower smoothed loss (1.07 against 1.17), but a total variation to pi_hat of 0.13 against 0.03.
+    The rows of the roots are trained. The forward map is unchanged, so it stays
+    theory.causal.reduced_model_output.
 
     Examples
     --------
@@ -277,6 +215,8 @@ def train_two_stage(*, parents, S: int = 5, alpha: float = 1.0, seed: int = 0, b
         tokens, y = draw(batch)
         loss = _smoothed_loss(model(tokens), y, epsilon)
         (grad,) = torch.autograd.grad(loss, [param])
+        if t < steps1 and not train_query_row:
+            grad[-1] = 0.0  # the query is no child in G: its layer-1 row stays uniform (see docstring)
         with torch.no_grad():
             param -= eta * grad
     final, final_se = test.loss(log_probs)

