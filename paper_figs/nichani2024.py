@@ -165,6 +165,9 @@ def _block_panels(axes, r, plt, arrays, key):
     for s in range(S):
         axes[3].plot(2 * d0 + s, s, marker="s", markersize=2.5, markerfacecolor="none", markeredgecolor="black",
                      linestyle="none")
+    axes[3].set_aspect("auto")  # W^T is a thin S x 4(S+T) strip: fill the panel
+    axes[3].set_xlim(-0.5, W.shape[1] - 0.5)
+    axes[3].set_ylim(W.shape[0] - 0.5, -0.5)
     arrays.update({f"{key}_adjacency": adj, f"{key}_A1": A1, f"{key}_A2": A2, f"{key}_W": r.W,
                    f"{key}_steps": r.steps, f"{key}_losses": r.losses,
                    f"{key}_baselines": np.array([r.bayes_loss, r.bayes_loss_authors or np.nan, r.oracle_loss])})
