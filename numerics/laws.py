@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from theory.laws import FullOne, Gaussian, Law, Rademacher, SparseAxis, Sphere, Uniform, parse_law
+from theory.laws import FullOne, Gaussian, Law, Rademacher, SparseAxis, Sphere, Uniform, as_law
 
 __all__ = ["as_law", "law_scale", "make_rng", "sample"]
 
@@ -24,14 +24,6 @@ def make_rng(seed=None, rng=None) -> np.random.Generator:
         raise ValueError("seed must be an int (or pass rng=Generator); global randomness is not used")
     return np.random.default_rng(seed)
 
-
-def as_law(law) -> Law:
-    """Accept a :class:`theory.laws.Law` or its spelling (``"gaussian(1)"``)."""
-    if isinstance(law, Law):
-        return law
-    if isinstance(law, str):
-        return parse_law(law)
-    raise TypeError(f"law must be a theory.laws.Law or a string such as 'gaussian(1)', got {law!r}")
 
 
 def law_scale(law: Law) -> float:

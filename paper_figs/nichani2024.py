@@ -24,6 +24,7 @@ import numpy as np
 
 import numerics.causal as nc
 from paper_figs.artifacts import save_figure
+from paper_figs.registry import check_run_args
 from paper_figs.style import THEORY, figure_style
 from theory import causal as tc
 from validation.causal import first_step_gradient, train_disentangled, train_standard
@@ -59,10 +60,7 @@ S_SINGLE, T_SINGLE, ALPHA = 10, 20, 0.1
 
 
 def _setup(profile, seed) -> dict:
-    if profile not in _PROFILES:
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    check_run_args(profile, seed, _PROFILES)
     return dict(_PROFILES[profile], profile=profile, seed=int(seed))
 
 

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import importlib
+import numbers
 
-__all__ = ["PAPERS", "PAPER_TITLES", "figures_of", "resolve"]
+__all__ = ["PAPERS", "PAPER_TITLES", "check_run_args", "figures_of", "resolve"]
 
 PAPERS = {
     "vonoswald2023": "paper_figs.vonoswald2023",
@@ -20,6 +21,14 @@ PAPER_TITLES = {
     "zheng2024": "Zheng et al. 2024, On Mesa-Optimization in Autoregressively Trained Transformers",
     "nichani2024": "Nichani, Damian, Lee 2024, How Transformers Learn Causal Structure with Gradient Descent",
 }
+
+
+def check_run_args(profile, seed, profiles) -> None:
+    """``ValueError`` naming ``profile`` or ``seed`` when a figure function gets a bad one."""
+    if profile not in profiles:
+        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
 
 
 def figures_of(paper: str) -> dict:

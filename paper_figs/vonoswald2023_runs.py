@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from paper_figs.artifacts import save_figure
+from paper_figs.registry import check_run_args
 from paper_figs.style import THEORY, figure_style
 
 __all__ = ["PAPER", "D", "N_CTX", "LAW", "PAPER_FIG13"]
@@ -46,10 +47,7 @@ _PROFILES = {
 
 
 def _setup(profile, seed) -> dict:
-    if profile not in _PROFILES:
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    check_run_args(profile, seed, _PROFILES)
     cfg = dict(_PROFILES[profile])
     cfg["seed_list"] = [int(seed) + i for i in range(cfg["seeds"])]
     cfg["shortened"] = {k: f"{cfg[k]} (paper: {v})" for k, v in _PAPER_SCALE.items()

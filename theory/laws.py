@@ -39,6 +39,7 @@ __all__ = [
     "FullOne",
     "LAWS",
     "parse_law",
+    "as_law",
     "dirichlet_moment",
 ]
 
@@ -279,6 +280,15 @@ def parse_law(text: str) -> Law:
     # a symbolic scale is a positive quantity: let sympy simplify |sigma| = sigma etc.
     value = value.subs({s: sp.Symbol(s.name, positive=True) for s in value.free_symbols})
     return LAWS[name](value)
+
+
+def as_law(law) -> Law:
+    """A :class:`Law`, or its command-line spelling (``"gaussian(1)"``) parsed by :func:`parse_law`."""
+    if isinstance(law, Law):
+        return law
+    if isinstance(law, str):
+        return parse_law(law)
+    raise TypeError(f"law must be a theory.laws.Law or a string such as 'gaussian(1)', got {law!r}")
 
 
 def dirichlet_moment(alpha, exponents: Sequence[int]) -> sp.Expr:

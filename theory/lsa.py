@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.laws import Law, Uniform, parse_law
+from theory.laws import Law, Uniform, as_law
 from theory.lsa_constructions import (
     copy_attention_weights,
     copy_construction,
@@ -88,14 +88,6 @@ def _positive(value, name: str) -> sp.Expr:
     return expr
 
 
-def _law(law) -> Law:
-    if isinstance(law, str):
-        return parse_law(law)
-    if not isinstance(law, Law):
-        raise TypeError(f"law must be a theory.laws.Law or a spelling such as 'uniform(1/2)', got {law!r}")
-    return law
-
-
 # ----------------------------------------------------------------------------- one-step GD
 def second_moment_matrix_traces(d, law: Law) -> dict:
     """Traces of M = E[x x^T] and the fourth-order term, for an exchangeable law, symbolic d.
@@ -114,7 +106,7 @@ def second_moment_matrix_traces(d, law: Law) -> dict:
     >>> second_moment_matrix_traces(3, "gaussian(1)")["Q"]
     15
     """
-    law = _law(law)
+    law = as_law(law)
     d = _positive_int(d, "d")
     size = 4 if not d.is_number else min(int(d), 4)
 
@@ -163,7 +155,7 @@ def one_step_loss(eta, d, N, law: Law, noise_var=0, task_var=1) -> sp.Expr:
     >>> one_step_loss(sp.Rational(200, 33), 10, 10, "uniform(1/2)")
     245/1188
     """
-    law = _law(law)
+    law = as_law(law)
     d = _positive_int(d, "d")
     N = _positive_int(N, "N")
     noise_var = _nonnegative(noise_var, "noise_var")
@@ -228,7 +220,7 @@ def zero_predictor_loss(d, law: Law, noise_var=0, task_var=1) -> sp.Expr:
     >>> zero_predictor_loss(10, "uniform(1/2)")
     5/12
     """
-    law = _law(law)
+    law = as_law(law)
     d = _positive_int(d, "d")
     noise_var = _nonnegative(noise_var, "noise_var")
     task_var = _positive(task_var, "task_var")
@@ -300,7 +292,7 @@ def ood_task_scale_loss(alpha, d, N, eta=None, law=_TRAIN_LAW) -> sp.Expr:
     245/297
     """
     alpha = _positive(alpha, "alpha")
-    law = _law(law)
+    law = as_law(law)
     if eta is None:
         eta = optimal_step_size(d, N, law)
     return one_step_loss(eta, d, N, law, task_var=alpha**2)

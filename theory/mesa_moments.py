@@ -17,21 +17,12 @@ from itertools import combinations_with_replacement
 
 import sympy as sp
 
-from theory.laws import Law, parse_law
+from theory.laws import Law, as_law
 
 __all__ = ["mesa_moments", "satisfies_assumption_41", "satisfies_assumption_42"]
 
 
 # --- argument checks shared by the theory.mesa modules ------------------------------------
-def as_law(law) -> Law:
-    """A :class:`theory.laws.Law`, or its command-line spelling (``"gaussian(1)"``)."""
-    if isinstance(law, Law):
-        return law
-    if isinstance(law, str):
-        return parse_law(law)
-    raise TypeError(f"law must be a theory.laws.Law or a string such as 'gaussian(1)', got {law!r}")
-
-
 def as_expr(value, name: str) -> sp.Expr:
     """Sympify a scalar argument; Python floats become exact rationals."""
     if isinstance(value, bool):

@@ -160,14 +160,17 @@ class _Prepared:
         self.Hn = torch.where(eye, torch.zeros((), dtype=DTYPE, device=dev),
                               1j * torch.polar(torch.ones_like(dr), -dr / 2) / safe)  # (n, d, d)
         t = torch.arange(2, T, dtype=torch.float64, device=dev)  # positions t = 2..T-1
-        self.t = t
-        self.inv = 1.0 / (t - 1)
+        self.t_c = t.to(DTYPE)  # (T-2,), complex so that in-place products stay complex
+        self.inv_c = (1.0 / (t - 1)).to(DTYPE)
         self.phi = torch.polar(torch.ones(n, d, T - 2, dtype=torch.float64, device=dev),
                                (t - 1)[None, None, :] * thr[:, :, None])  # (n, d, T-2): lambda^{t-1}
         self.L = self.phi * self.lam[:, :, None]  # lambda^t
         self.Lc = self.L.conj().resolve_conj()
-        self.target = self.L * self.x1[:, :, None]  # x_{t+1} = lambda^t x_1
+        self.phiH = self.phi.mH.resolve_conj().contiguous()  # (n, T-2, d)
+        self.neg_target = -(self.L * self.x1[:, :, None])  # -x_{t+1} = -lambda^t x_1
         self.w = data.weights[r]
+        self.w_c = self.w.to(DTYPE)
+        self.w_inv = self.w[:, None, None] * self.inv_c  # (n, 1, T-2)
         self.x_degenerate = data.sequences(self.degenerate) if len(self.degenerate) else None
         self.w_degenerate = data.weights[self.degenerate]
         self.chunk = max(1, _CHUNK_ELEMENTS // (d * (T - 2)))
@@ -175,7 +178,11 @@ class _Prepared:
         self.d = d
 
     def small(self, P, Q, sl):
-        """P~ = P M, Q~ = M^H Q M and K = P Delta Q M for the sequences in ``sl``: (n, d, d) each."""
+        """P~ = P M, Q~ = M^H Q M (n, d, d) and K = P Delta Q M = Ka Kb, rank 2, for the sequences in ``sl``.
+
+        Delta = f f^H - e_1 e_1^H, so K = (P f)(f^H Q M) - (P e_1)(e_1^H Q M): Ka = [P f, P e_1]
+        (n, d, 2) and Kb = [f^H Q M; -e_1^H Q M] (n, 2, d); K phi_t then costs O(d), not O(d^2).
+        """
         d = self.d
         x1, lam = self.x1[sl], self.lam[sl]
         lb = lam.conj()
@@ -192,20 +199,24 @@ class _Prepared:
             vq = v.conj() @ Q  # (n, 2d)
             return vq[:, :d] * x1 + vq[:, d:] * x1 * lb
 
-        K = (f @ P.T)[:, :, None] * row_QM(f)[:, None, :] - (e1 @ P.T)[:, :, None] * row_QM(e1)[:, None, :]
-        return Pt, Qt, K
+        Ka = torch.stack([f @ P.T, e1 @ P.T], dim=-1)  # (n, d, 2)
+        Kb = torch.stack([row_QM(f), -row_QM(e1)], dim=1)  # (n, 2, d)
+        return Pt, Qt, Ka, Kb
 
 
-def _chunk_forward_pk(prep: _Prepared, PK, Qt, sl):
-    """Predictions (n, d, T-2) for [P~, -K] (n, d, 2d) and Q~, and what the backward pass needs."""
+def _chunk_forward(prep: _Prepared, Pt, Qt, Ka, Kb, sl):
+    """Unnormalised predictions (t - 1) y_hat_t = P~ g_t - Ka Kb phi_t, (n, d, T-2), g_t = G_t u_t, Kb phi_t.
+
+    Two half-size products Hn u and Hn (Lc u) instead of one on a concatenation, and P~ g - K phi
+    as two products instead of one on [g; phi]: no (n, 2d, T-2) copies, the same arithmetic.
+    """
     phi, Hn, L, Lc = prep.phi[sl], prep.Hn[sl], prep.L[sl], prep.Lc[sl]
-    S = phi.shape[-1]
-    u = Qt @ phi  # (n, d, T-2)
-    Z = Hn @ torch.cat([u, Lc * u], dim=-1)  # (n, d, 2(T-2))
-    g = prep.t * u + Z[..., :S] - L * Z[..., S:]  # G_t u_t
-    gphi = torch.cat([g, phi], dim=1)  # (n, 2d, T-2)
-    y = (PK @ gphi) * prep.inv  # (n, d, T-2)
-    return y, prep.target[sl], gphi, L, Lc
+    u = Qt @ phi  # (n, d, T-2): u_t = Q~ phi_t
+    Z2 = Hn @ (Lc * u)
+    g = (Hn @ u).addcmul_(u, prep.t_c).addcmul_(L, Z2, value=-1)  # G_t u_t = t u + Hn u - L Hn (Lc u)
+    kphi = Kb @ phi  # (n, 2, T-2)
+    y = (Pt @ g).baddbmm_(Ka, kphi, alpha=-1)  # (n, d, T-2)
+    return y, g, kphi
 
 
 def _prepared(data: ARData) -> _Prepared:
@@ -224,8 +235,7 @@ def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData) -> torch.Tens
     with torch.no_grad():
         for start in range(0, prep.n, prep.chunk):
             sl = slice(start, min(prep.n, start + prep.chunk))
-            Pt, Qt, K = prep.small(P, Q, sl)
-            y = _chunk_forward_pk(prep, torch.cat([Pt, -K], dim=-1), Qt, sl)[0]
+            y = _chunk_forward(prep, *prep.small(P, Q, sl), sl)[0] * prep.inv_c
             out[prep.regular[sl]] = y.transpose(1, 2)
         if prep.x_degenerate is not None:
             out[prep.degenerate] = prefix_predictions(P, Q, prep.x_degenerate)
@@ -237,7 +247,8 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
 
     Gradients follow torch's convention for complex parameters, G = dL/dRe + i dL/dIm (what
     ``loss.backward()`` and the authors' SGD use).  The O(m T d^2) part has a hand-written
-    backward pass, run chunk by chunk; the map (P, Q) -> (P~, Q~, K), O(m d^2), is
+    backward pass, run chunk by chunk (9 batched d x d by d x (T-2) products per chunk, K of rank 2, the
+    elementwise work fused in place); the map (P, Q) -> (P~, Q~, K), O(m d^2), is
     differentiated by autograd once per call.
 
     Returns
@@ -247,35 +258,38 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
     G_Q : (2d, 2d) complex tensor or None
     """
     prep = _prepared(data)
-    d = data.d
     P0, Q0 = P.detach().to(DTYPE), Q.detach().to(DTYPE)
     Pl, Ql = P0.clone().requires_grad_(need_grad), Q0.clone().requires_grad_(need_grad)
-    everything = slice(0, prep.n)
+    with torch.set_grad_enabled(need_grad):  # one O(m d^2) forward, differentiated once below
+        outs = prep.small(Pl, Ql, slice(0, prep.n))
     with torch.no_grad():
-        Pt_all, Qt_all, K_all = prep.small(P0, Q0, everything)  # (n, d, d) each
-        PK_all = torch.cat([Pt_all, -K_all], dim=-1)  # (n, d, 2d)
-        gPK_all = torch.empty_like(PK_all) if need_grad else None
-        gQt_all = torch.empty_like(Qt_all) if need_grad else None
-        loss = torch.zeros((), dtype=torch.float64, device=P0.device)
+        Pt_all, Qt_all, Ka_all, Kb_all = (o.detach() for o in outs)  # (n, d, d) x 2, (n, d, 2), (n, 2, d)
+        if need_grad:
+            gPt_all, gQt_all = torch.empty_like(Pt_all), torch.empty_like(Qt_all)
+            gKa_all, gKb_all = torch.empty_like(Ka_all), torch.empty_like(Kb_all)
+        loss = torch.zeros((), dtype=DTYPE, device=P0.device)
         for start in range(0, prep.n, prep.chunk):
             sl = slice(start, min(prep.n, start + prep.chunk))
-            Pt, Qt, PK = Pt_all[sl], Qt_all[sl], PK_all[sl]
-            y, target, gphi, L, Lc = _chunk_forward_pk(prep, PK, Qt, sl)
-            r = y - target  # (n, d, T-2)
-            w = prep.w[sl]
-            loss += 0.5 * torch.dot(w, torch.linalg.vector_norm(r, dim=(1, 2)).square())
+            Pt, Qt = Pt_all[sl], Qt_all[sl]
+            Ka = Ka_all[sl]
+            y, g, kphi = _chunk_forward(prep, Pt, Qt, Ka, Kb_all[sl], sl)
+            n = y.shape[0]
+            r = torch.addcmul(prep.neg_target[sl], y, prep.inv_c)  # (n, d, T-2): y_hat_t - x_{t+1}
+            r2 = r.view(n, -1)
+            loss += torch.dot(prep.w_c[sl], torch.linalg.vecdot(r2, r2))  # sum_n w_n |r_n|^2
             if not need_grad:
                 continue
-            rp = r * (prep.inv * w[:, None, None])  # gradient wrt the unnormalised prediction, torch convention
-            torch.matmul(rp, gphi.mH, out=gPK_all[sl])  # (n, d, 2d): gradient wrt [P~, -K]
+            rp = r * prep.w_inv[sl]  # w_n r_t/(t - 1): gradient wrt the unnormalised prediction
+            torch.matmul(rp, g.mH, out=gPt_all[sl])  # (n, d, d): gradient wrt P~
+            torch.matmul(rp, kphi.mH, out=gKa_all[sl])  # minus the gradient wrt Ka: (n, d, 2)
+            torch.matmul(Ka.mH @ rp, prep.phiH[sl], out=gKb_all[sl])  # minus the gradient wrt Kb: (n, 2, d)
             gg = Pt.mH @ rp  # (n, d, T-2): gradient wrt g_t
-            S = gg.shape[-1]
-            Zb = prep.Hn[sl] @ torch.cat([gg, Lc * gg], dim=-1)  # Hn is Hermitian
-            gu = prep.t * gg + Zb[..., :S] - L * Zb[..., S:]  # G_t gg (G_t Hermitian)
-            torch.matmul(gu, prep.phi[sl].mH, out=gQt_all[sl])  # (n, d, d)
+            Zb2 = prep.Hn[sl] @ (prep.Lc[sl] * gg)  # Hn is Hermitian
+            gu = (prep.Hn[sl] @ gg).addcmul_(gg, prep.t_c).addcmul_(prep.L[sl], Zb2, value=-1)  # G_t gg
+            torch.matmul(gu, prep.phiH[sl], out=gQt_all[sl])  # (n, d, d)
+        loss = 0.5 * loss.real
     if need_grad and prep.n:
-        Pt_g, Qt_g, K_g = prep.small(Pl, Ql, everything)
-        torch.autograd.backward([Pt_g, Qt_g, K_g], [gPK_all[..., :d], gQt_all, -gPK_all[..., d:]])
+        torch.autograd.backward(list(outs), [gPt_all, gQt_all, -gKa_all, -gKb_all])
     if prep.x_degenerate is not None:
         y = prefix_predictions(Pl, Ql, prep.x_degenerate)
         r = y - prep.x_degenerate[:, 2:]

@@ -10,7 +10,7 @@ import importlib
 import math
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "PAPER_MODULES", "compare", "exceeds", "load_checks", "run_checks"]
+__all__ = ["CheckResult", "PAPER_MODULES", "check_profile", "compare", "exceeds", "load_checks", "run_checks"]
 
 PAPER_MODULES = {
     "vonoswald2023": "validation.checks.lsa",
@@ -64,6 +64,13 @@ def exceeds(paper: str, claim: str, baseline: float, measured: float, margin: fl
     return CheckResult(paper, claim, baseline, measured, margin, ok, detail, False, ">")
 
 
+def check_profile(profile: str) -> str:
+    """``profile`` itself if it is ``"quick"`` or ``"paper"``, else ``ValueError`` naming it."""
+    if profile not in ("quick", "paper"):
+        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+    return profile
+
+
 def load_checks(paper: str) -> list:
     if paper not in PAPER_MODULES:
         raise ValueError(f"paper must be one of {', '.join(PAPER_MODULES)} or 'all', got {paper!r}")
@@ -72,8 +79,7 @@ def load_checks(paper: str) -> list:
 
 def run_checks(paper: str = "all", profile: str = "quick", progress=None) -> list[CheckResult]:
     """Run the checks of one paper (or ``"all"``) and return their results."""
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+    check_profile(profile)
     papers = list(PAPER_MODULES) if paper == "all" else [paper]
     results = []
     for name in papers:

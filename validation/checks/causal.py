@@ -23,17 +23,11 @@ from validation.causal import (
     train_disentangled,
     train_two_stage,
 )
-from validation.checks import CheckResult, compare, exceeds
+from validation.checks import CheckResult, check_profile, compare, exceeds
 
 __all__ = ["CHECKS", "run_algorithm1", "run_joint", "run_two_heads"]
 
 PAPER = "nichani2024"
-
-
-def _profile(profile: str) -> str:
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    return profile
 
 
 def _count(claim: str, mismatches: int, detail: str) -> CheckResult:
@@ -70,7 +64,7 @@ def run_algorithm1(profile: str, graph: str, train_query_row: bool = False):
     cfg = _ALG1[graph]
     return train_two_stage(parents=_graph(graph, cfg["T"]), S=cfg["S"], alpha=cfg["alpha"], seed=0,
                            test_size=2**13 if profile == "quick" else 2**16, train_query_row=train_query_row,
-                           **_ALG1_SIZES[_profile(profile)])
+                           **_ALG1_SIZES[check_profile(profile)])
 
 
 #: joint training: quick = AdamW (the authors' multi-parent optimiser, converges in few steps);
@@ -85,7 +79,7 @@ _JOINT = {
 def run_joint(profile: str, graph: str = "chain", S: int = 10, T: int = 20, fraction: float = 1.0):
     """The disentangled transformer trained jointly on ``graph`` (alpha = 0.1, one head per layer);
     ``fraction`` of the profile's steps (its own cosine schedule); cached."""
-    cfg = dict(_JOINT[_profile(profile)])
+    cfg = dict(_JOINT[check_profile(profile)])
     cfg["steps"] = max(1, int(round(fraction * cfg["steps"])))
     return train_disentangled(parents=_graph(graph, T), S=S, alpha=0.1, heads=(1, 1), seed=0, **cfg)
 
@@ -103,7 +97,7 @@ _TWO_HEADS = {
 @functools.lru_cache(maxsize=2)
 def run_two_heads(profile: str):
     """Figure 5: two layer-1 heads on p(i) = {(i-1)//2, i-1}, alpha = 0.1, AdamW; cached."""
-    cfg = dict(_TWO_HEADS[_profile(profile)])
+    cfg = dict(_TWO_HEADS[check_profile(profile)])
     S, T = cfg.pop("S"), cfg.pop("T")
     return train_disentangled(parents=nc.two_parent_graph(T), S=S, alpha=0.1, heads=(2, 1), seed=0, **cfg)
 
@@ -120,7 +114,7 @@ def check_gradient_lemma(profile: str):
     context rows; and the row-wise argmax of the autograd gradient against the parents predicted
     by the information ranking (numerics.causal.predicted_parents).
     """
-    _profile(profile)
+    check_profile(profile)
     n_seq = 2**18 if profile == "quick" else 2**21
     S, alpha, T = 3, 1.0, 12
     out = []
@@ -328,7 +322,7 @@ def check_two_heads(profile: str):
 
 def check_errata_bayes(profile: str):
     """Errata: the authors' Bayes baseline counts roots when s_{T-1} = s_T (chain, S = 10, T = 20)."""
-    _profile(profile)
+    check_profile(profile)
     n = 2**15 if profile == "quick" else 2**18
     est = nc.bayes_losses(nc.chain_graph(20), 10, 0.1, n_sequences=n, seed=11)
     c, a = est["correct"], est["authors"]

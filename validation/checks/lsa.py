@@ -33,7 +33,7 @@ from numerics.lsa import (
 )
 from theory import lsa as T
 from theory.laws import Gaussian, Uniform
-from validation.checks import CheckResult, compare, exceeds
+from validation.checks import CheckResult, check_profile, compare, exceeds
 from validation.checks.lsa_trained import check_trained_one_layer, check_trained_ood, check_trained_two_layer
 
 __all__ = ["CHECKS"]
@@ -41,12 +41,6 @@ __all__ = ["CHECKS"]
 PAPER = "vonoswald2023"
 HALF = Uniform(sp.Rational(1, 2))  # the code's U(-1/2, 1/2): input_range = 1
 _SEED = 20230607
-
-
-def _profile(profile: str) -> str:
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    return profile
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -62,7 +56,7 @@ def _exact(claim: str, residual, detail: str) -> CheckResult:
 # ----------------------------------------------------------------------------- constructions
 def check_prop1_one_layer_is_one_gd_step(profile: str):
     """Proposition 1: one LSA layer with the construction's weights = one GD step, exact and float64."""
-    _profile(profile)
+    check_profile(profile)
     sizes = (2, 2, 3) if profile == "quick" else (3, 2, 4)
     symbolic = _exact(f"Prop 1: LSA layer - GD step, symbolic (d_x, d_y, N) = {sizes}",
                       T.lsa_gd_residual(*sizes),
@@ -88,7 +82,7 @@ def check_prop1_one_layer_is_one_gd_step(profile: str):
 
 def check_k_layers_are_k_gd_steps(profile: str):
     """Section 3: K stacked (tied) Proposition-1 layers = K GD steps (notes check 2: 100 tied layers)."""
-    _profile(profile)
+    check_profile(profile)
     out = []
     if profile == "paper":
         out.append(_exact("K = 2 untied layers - 2 GD steps, symbolic", T.k_layer_gd_residual(2, 1, 3, 2),
@@ -122,7 +116,7 @@ def check_k_layers_are_k_gd_steps(profile: str):
 
 def check_gdpp_identity(profile: str):
     """GD++ (eq. 23-25): the token layer is x <- (I - gamma X X^T) x plus a GD step; H++ = f(H)."""
-    _profile(profile)
+    check_profile(profile)
     out = [_exact("GD++ layer - stated update, symbolic (d_x, d_y, N) = (2, 1, 3)", T.gdpp_residual(2, 1, 3),
                   "theory.lsa.gdpp_residual: exactly zero")]
     t = sample_tasks(2000, 10, 10, rng=_rng(4))
@@ -148,7 +142,7 @@ def check_gdpp_identity(profile: str):
 
 # ----------------------------------------------------------------------------- step size and losses
 def _n(profile: str, quick: int, paper: int) -> int:
-    return quick if _profile(profile) == "quick" else paper
+    return quick if check_profile(profile) == "quick" else paper
 
 
 def check_optimal_step_size(profile: str):
@@ -256,7 +250,7 @@ def check_input_law_erratum(profile: str):
 # ----------------------------------------------------------------------------- GD++ and the spectrum
 def check_gram_spectrum(profile: str):
     """Fig 13: eigenvalues of X X^T; exact moments, and the paper's lambda_max over 10^4 tasks."""
-    _profile(profile)
+    check_profile(profile)
     out = []
     d, N = 10, 10
     t = sample_tasks(_n(profile, 20_000, 200_000), d, N, rng=_rng(13))
@@ -291,7 +285,7 @@ def check_gram_spectrum(profile: str):
 
 def check_gdpp_recurrent_gamma(profile: str):
     """Fig 13 / notes 7.4: recurrent 2-layer GD++ fit gives gamma = 0.179 / 0.099 / 0.056 (N = 10 / 25 / 50)."""
-    _profile(profile)
+    check_profile(profile)
     paper = {10: 0.179, 25: 0.099, 50: 0.056}
     Ns = (10,) if profile == "quick" else (10, 25, 50)
     n = 20_000 if profile == "quick" else 200_000

@@ -14,19 +14,13 @@ import sympy as sp
 from numerics.lsa import fit_gdpp, gd_predict, gdpp_predict, kstep_gd_predict, mc_loss, sample_tasks
 from theory import lsa as T
 from theory.laws import Uniform
-from validation.checks import compare, exceeds
+from validation.checks import check_profile, compare, exceeds
 
 __all__ = ["check_trained_one_layer", "check_trained_ood", "check_trained_two_layer"]
 
 PAPER = "vonoswald2023"
 HALF = Uniform(sp.Rational(1, 2))
 _SEED = 20230607
-
-
-def _profile(profile: str) -> str:
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    return profile
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -38,7 +32,7 @@ _TRAINED: dict = {}
 
 def _trained(profile: str, layers: int):
     """train_lsa once per (profile, layers) and cache it (the OOD check reuses the one-layer model)."""
-    key = (_profile(profile), layers)
+    key = (check_profile(profile), layers)
     if key not in _TRAINED:
         import torch
 
