@@ -56,9 +56,21 @@ _RUNS: dict = {}  # configuration -> MesaResult, or the ValueError of a diverged
 _RUNS_LOCK = threading.Lock()
 
 
+def _key_of(law, a0, b0, m, m_test, seed, T=T_LEN, lr=None, epochs=None, kw=()):
+    """The configuration of a run (identical numbers for any thread setting: ar_loss_and_grad's guarantee)."""
+    return law, a0, b0, m, m_test, seed, T, lr, epochs, tuple(sorted(dict(kw).items()))
+
+
+def _spec_key(cfg, law, a0, b0, kw):
+    kw = _run_kwargs(cfg, law, kw)
+    m, m_test = kw.pop("m"), kw.pop("m_test")
+    T, lr, epochs = kw.pop("T", T_LEN), kw.pop("lr", None), kw.pop("epochs", None)
+    return _key_of(law, a0, b0, m, m_test, cfg["seed"], T, lr, epochs, kw)
+
+
 def _train(law, a0, b0, m, m_test, seed, T=T_LEN, lr=None, epochs=None, _threads=1, **kw):
     """train_mesa once per configuration and process (a diverged run is remembered as its ValueError)."""
-    key = (law, a0, b0, m, m_test, seed, T, lr, epochs, tuple(sorted(kw.items())))
+    key = _key_of(law, a0, b0, m, m_test, seed, T, lr, epochs, kw)
     with _RUNS_LOCK:
         out = _RUNS.get(key)
     if out is None:
@@ -108,12 +120,18 @@ def _prefetch(cfg, specs):
         except ValueError:
             pass  # remembered in the cache; the figure reports it
 
+    todo = [s for s in specs if _spec_key(cfg, *s) not in _RUNS]
     before = torch.get_num_threads()
     try:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(job, specs))
+            list(pool.map(job, todo[: len(todo) - len(todo) % workers]))
     finally:
         torch.set_num_threads(before)
+    for law, a0, b0, kw in todo[len(todo) - len(todo) % workers:]:  # the runs left over: chunk threads instead
+        try:
+            _train(law, a0, b0, seed=cfg["seed"], _threads=workers, **_run_kwargs(cfg, law, kw))
+        except ValueError:
+            pass
 
 
 def _key(law):

@@ -122,6 +122,20 @@ def test_same_seed_same_numbers():
     assert not np.array_equal(r1.loss, r3.loss)
 
 
+def test_chunked_threads_give_bit_identical_runs():
+    """Splitting the sequences over two worker threads changes nothing: chunk losses add in chunk order.
+
+    At d = 5, T = 100 a chunk holds 2^16 / (d (T - 2)) = 133 sequences, so m = 400 is four chunks."""
+    from validation import mesa_model
+
+    kw = dict(d=5, T=100, law="gaussian(1)", m=400, lr=1e-4, epochs=3, m_test=50, seed=2)
+    assert 400 > 2 * (mesa_model._CHUNK_ELEMENTS // (5 * 98))
+    one, two = train_mesa(num_threads=1, **kw), train_mesa(num_threads=2, **kw)
+    for name in ("ab", "loss", "test_mse", "ratio"):
+        assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    assert np.array_equal(one.P, two.P) and np.array_equal(one.Q, two.Q)
+
+
 def test_thread_setting_is_restored():
     """train_mesa runs single-threaded by default and restores torch's thread count afterwards."""
     before = torch.get_num_threads()

@@ -262,9 +262,11 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
     phase_grid : int or None
         Train on the exact population instead of a sample (:func:`grid_data`, n_grid >= 3T - 5).
     num_threads : int or None
-        torch intra-op threads while training (restored afterwards); None keeps the current
-        setting.  The fast path's per-sequence d x d products gain nothing from intra-op threads
-        and lose up to 10x when the cores are shared (measured on 2 loaded cores).
+        Threads for the per-epoch work: the fast path's chunks of sequences are split over this
+        many threads, each running torch single-threaded (torch's intra-op setting is 1 during
+        the run and restored afterwards).  Intra-op threads themselves lose up to 5x on the
+        small per-sequence products when the cores are shared (measured on 2 loaded cores), chunk
+        threads gain about 2x on 2 cores.  None: one thread, torch's current setting kept.
 
     Returns
     -------
@@ -282,16 +284,15 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
     >>> r.ab.shape, float(r.offred_norm[0])
     ((4,), 0.0)
     """
+    kw = dict(d=d, T=T, law=law, m=m, lr=lr, epochs=epochs, a0=a0, b0=b0, seed=seed, mask_offdiag=mask_offdiag,
+              init=init, init_std=init_std, m_test=m_test, device=device, phase_grid=phase_grid)
     if num_threads is None:
-        return _train(d=d, T=T, law=law, m=m, lr=lr, epochs=epochs, a0=a0, b0=b0, seed=seed,
-                      mask_offdiag=mask_offdiag, init=init, init_std=init_std, m_test=m_test, device=device,
-                      phase_grid=phase_grid)
+        return _train(workers=1, **kw)
+    workers = _int(num_threads, "num_threads", 1)
     before = torch.get_num_threads()
-    torch.set_num_threads(_int(num_threads, "num_threads", 1))
+    torch.set_num_threads(1)
     try:
-        return _train(d=d, T=T, law=law, m=m, lr=lr, epochs=epochs, a0=a0, b0=b0, seed=seed,
-                      mask_offdiag=mask_offdiag, init=init, init_std=init_std, m_test=m_test, device=device,
-                      phase_grid=phase_grid)
+        return _train(workers=workers, **kw)
     finally:
         torch.set_num_threads(before)
 
@@ -336,7 +337,8 @@ def _datasets(d, T, law, m, m_test, seed, phase_grid, device):
         return entry
 
 
-def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_std, m_test, device, phase_grid):
+def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_std, m_test, device, phase_grid,
+           workers):
     started = time.perf_counter()
     d, T = _int(d, "d", 1), _int(T, "T", 3)
     m, m_test, seed = _int(m, "m", 1), _int(m_test, "m_test", 1), _int(seed, "seed", 0)
@@ -394,7 +396,7 @@ def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_s
 
     drift = 0.0
     for k in range(epochs):
-        loss_k, gP, gQ = ar_loss_and_grad(P, Q, data)
+        loss_k, gP, gQ = ar_loss_and_grad(P, Q, data, workers=workers)
         if not math.isfinite(loss_k) or loss_k > _DIVERGED * max(logs["loss"][0] if k else loss_k, 1e-300) \
                 or not bool(torch.isfinite(gP).all() and torch.isfinite(gQ).all()):
             raise ValueError(f"lr = {lr:g} makes full-batch GD diverge (training loss {loss_k:.3g} at epoch {k}, "
@@ -409,7 +411,7 @@ def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_s
             Q -= lr * gQ
             if mask_offdiag:
                 P[mP], Q[mQ] = 0, 0
-    final_loss = ar_loss_and_grad(P, Q, data, need_grad=False)[0]
+    final_loss = ar_loss_and_grad(P, Q, data, need_grad=False, workers=workers)[0]
     if not math.isfinite(final_loss) or (epochs and final_loss > _DIVERGED * max(logs["loss"][0], 1e-300)):
         raise ValueError(f"lr = {lr:g} makes full-batch GD diverge (training loss {final_loss:.3g} after "
                          f"{epochs} epochs); lr must be smaller")

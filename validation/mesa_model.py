@@ -31,6 +31,8 @@ Three implementations of the same map, compared by the tests:
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,6 +205,32 @@ class _Prepared:
         Kb = torch.stack([row_QM(f), -row_QM(e1)], dim=1)  # (n, 2, d)
         return Pt, Qt, Ka, Kb
 
+    def small_adjoint(self, gPt, gQt, gKa, gKb):
+        """Gradients wrt P, Q (torch's convention) from those wrt the outputs of :meth:`small` (all sequences).
+
+        Each output is linear in (P, Q) with per-sequence coefficients c, so the gradient is the sum
+        over sequences of conj(c) times the output's gradient; the tests compare it with autograd.
+        """
+        d = self.d
+        x1, lam = self.x1, self.lam
+        lb = lam.conj()
+        xl = x1 * lam  # (n, d)
+        gP1 = torch.einsum("nak,nk->ak", gPt, x1)
+        gP2 = torch.einsum("nak,nk->ak", gPt, xl)
+        xx = x1[:, :, None] * x1[:, None, :] * gQt  # (n, d, d)
+        gQ11 = xx.sum(0)
+        gQ12 = torch.einsum("njk,nk->jk", xx, lam)
+        gQ21 = torch.einsum("njk,nj->jk", xx, lb)
+        gQ22 = torch.einsum("njk,nj,nk->jk", xx, lb, lam)
+        f = torch.cat([x1, x1 * lb], dim=-1)  # (n, 2d)
+        e1 = torch.cat([x1, torch.zeros_like(x1)], dim=-1)
+        gP = torch.cat([gP1, gP2], dim=1) + gKa[:, :, 0].T @ f.conj() + gKa[:, :, 1].T @ e1.conj()
+        H0, H1 = gKb[:, 0] * x1, gKb[:, 1] * x1  # (n, d)
+        gQ = torch.cat([torch.cat([gQ11, gQ12], dim=1), torch.cat([gQ21, gQ22], dim=1)], dim=0)
+        gQ[:, :d] += f.T @ H0 - e1.T @ H1
+        gQ[:, d:] += f.T @ (H0 * lam) - e1.T @ (H1 * lam)
+        return gP, gQ
+
 
 def _chunk_forward(prep: _Prepared, Pt, Qt, Ka, Kb, sl):
     """Unnormalised predictions (t - 1) y_hat_t = P~ g_t - Ka Kb phi_t, (n, d, T-2), g_t = G_t u_t, Kb phi_t.
@@ -242,14 +270,57 @@ def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData) -> torch.Tens
     return out
 
 
-def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_grad: bool = True):
+def _chunks_loss_grad(prep: _Prepared, starts, Pt_all, Qt_all, Ka_all, Kb_all, grads):
+    """Per-chunk sum_n w_n |r_n|^2 (complex; the real part is the loss) of the chunks at ``starts``; fills the grads."""
+    gPt_all, gQt_all, gKa_all, gKb_all = grads
+    losses = []
+    with torch.no_grad():
+        for start in starts:
+            sl = slice(start, min(prep.n, start + prep.chunk))
+            Pt, Qt = Pt_all[sl], Qt_all[sl]
+            Ka = Ka_all[sl]
+            y, g, kphi = _chunk_forward(prep, Pt, Qt, Ka, Kb_all[sl], sl)
+            n = y.shape[0]
+            r = torch.addcmul(prep.neg_target[sl], y, prep.inv_c)  # (n, d, T-2): y_hat_t - x_{t+1}
+            r2 = r.view(n, -1)
+            losses.append(torch.dot(prep.w_c[sl], torch.linalg.vecdot(r2, r2)))  # sum_n w_n |r_n|^2
+            if gPt_all is None:
+                continue
+            rp = r * prep.w_inv[sl]  # w_n r_t/(t - 1): gradient wrt the unnormalised prediction
+            torch.matmul(rp, g.mH, out=gPt_all[sl])  # (n, d, d): gradient wrt P~
+            torch.matmul(rp, kphi.mH, out=gKa_all[sl])  # minus the gradient wrt Ka: (n, d, 2)
+            torch.matmul(Ka.mH @ rp, prep.phiH[sl], out=gKb_all[sl])  # minus the gradient wrt Kb: (n, 2, d)
+            gg = Pt.mH @ rp  # (n, d, T-2): gradient wrt g_t
+            Zb2 = prep.Hn[sl] @ (prep.Lc[sl] * gg)  # Hn is Hermitian
+            gu = (prep.Hn[sl] @ gg).addcmul_(gg, prep.t_c).addcmul_(prep.L[sl], Zb2, value=-1)  # G_t gg
+            torch.matmul(gu, prep.phiH[sl], out=gQt_all[sl])  # (n, d, d)
+    return losses
+
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A persistent pool of ``workers`` threads, each running torch single-threaded (OpenMP setting included)."""
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="mesa",
+                                                 initializer=torch.set_num_threads, initargs=(1,))
+        return _POOLS[workers]
+
+
+def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_grad: bool = True,
+                     workers: int = 1):
     """Weighted loss sum_n w_n sum_t 1/2 |y_hat_t - x_{t+1}|^2 and its gradients (fast exact path).
 
     Gradients follow torch's convention for complex parameters, G = dL/dRe + i dL/dIm (what
     ``loss.backward()`` and the authors' SGD use).  The O(m T d^2) part has a hand-written
-    backward pass, run chunk by chunk (9 batched d x d by d x (T-2) products per chunk, K of rank 2, the
-    elementwise work fused in place); the map (P, Q) -> (P~, Q~, K), O(m d^2), is
-    differentiated by autograd once per call.
+    backward pass, run chunk by chunk (9 batched d x d by d x (T-2) products per chunk, K of rank 2,
+    the elementwise work fused in place), and so has the map (P, Q) -> (P~, Q~, K), O(m d^2)
+    (:meth:`_Prepared.small_adjoint`).  ``workers`` > 1 splits the chunks into that many contiguous
+    groups run on as many threads (torch single-threaded in each; the gradient slices are disjoint
+    and the per-chunk losses are added in chunk order: the same bits for any ``workers``).
 
     Returns
     -------
@@ -260,36 +331,25 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
     prep = _prepared(data)
     P0, Q0 = P.detach().to(DTYPE), Q.detach().to(DTYPE)
     Pl, Ql = P0.clone().requires_grad_(need_grad), Q0.clone().requires_grad_(need_grad)
-    with torch.set_grad_enabled(need_grad):  # one O(m d^2) forward, differentiated once below
-        outs = prep.small(Pl, Ql, slice(0, prep.n))
     with torch.no_grad():
-        Pt_all, Qt_all, Ka_all, Kb_all = (o.detach() for o in outs)  # (n, d, d) x 2, (n, d, 2), (n, 2, d)
+        Pt_all, Qt_all, Ka_all, Kb_all = prep.small(P0, Q0, slice(0, prep.n))  # (n, d, d) x 2, (n, d, 2), (n, 2, d)
         if need_grad:
             gPt_all, gQt_all = torch.empty_like(Pt_all), torch.empty_like(Qt_all)
             gKa_all, gKb_all = torch.empty_like(Ka_all), torch.empty_like(Kb_all)
-        loss = torch.zeros((), dtype=DTYPE, device=P0.device)
-        for start in range(0, prep.n, prep.chunk):
-            sl = slice(start, min(prep.n, start + prep.chunk))
-            Pt, Qt = Pt_all[sl], Qt_all[sl]
-            Ka = Ka_all[sl]
-            y, g, kphi = _chunk_forward(prep, Pt, Qt, Ka, Kb_all[sl], sl)
-            n = y.shape[0]
-            r = torch.addcmul(prep.neg_target[sl], y, prep.inv_c)  # (n, d, T-2): y_hat_t - x_{t+1}
-            r2 = r.view(n, -1)
-            loss += torch.dot(prep.w_c[sl], torch.linalg.vecdot(r2, r2))  # sum_n w_n |r_n|^2
-            if not need_grad:
-                continue
-            rp = r * prep.w_inv[sl]  # w_n r_t/(t - 1): gradient wrt the unnormalised prediction
-            torch.matmul(rp, g.mH, out=gPt_all[sl])  # (n, d, d): gradient wrt P~
-            torch.matmul(rp, kphi.mH, out=gKa_all[sl])  # minus the gradient wrt Ka: (n, d, 2)
-            torch.matmul(Ka.mH @ rp, prep.phiH[sl], out=gKb_all[sl])  # minus the gradient wrt Kb: (n, 2, d)
-            gg = Pt.mH @ rp  # (n, d, T-2): gradient wrt g_t
-            Zb2 = prep.Hn[sl] @ (prep.Lc[sl] * gg)  # Hn is Hermitian
-            gu = (prep.Hn[sl] @ gg).addcmul_(gg, prep.t_c).addcmul_(prep.L[sl], Zb2, value=-1)  # G_t gg
-            torch.matmul(gu, prep.phiH[sl], out=gQt_all[sl])  # (n, d, d)
-        loss = 0.5 * loss.real
-    if need_grad and prep.n:
-        torch.autograd.backward(list(outs), [gPt_all, gQt_all, -gKa_all, -gKb_all])
+        else:
+            gPt_all = gQt_all = gKa_all = gKb_all = None
+        grads = (gPt_all, gQt_all, gKa_all, gKb_all)
+        starts = list(range(0, prep.n, prep.chunk))
+        workers = max(1, min(int(workers), len(starts)))
+        if workers == 1:
+            losses = _chunks_loss_grad(prep, starts, Pt_all, Qt_all, Ka_all, Kb_all, grads)
+        else:
+            groups = [starts[len(starts) * i // workers: len(starts) * (i + 1) // workers] for i in range(workers)]
+            parts = _pool(workers).map(
+                lambda grp: _chunks_loss_grad(prep, grp, Pt_all, Qt_all, Ka_all, Kb_all, grads), groups)
+            losses = [v for part in parts for v in part]
+        loss = 0.5 * torch.stack(losses).sum().real if losses else torch.zeros((), dtype=torch.float64)
+        gP, gQ = prep.small_adjoint(gPt_all, gQt_all, -gKa_all, -gKb_all) if need_grad else (None, None)
     if prep.x_degenerate is not None:
         y = prefix_predictions(Pl, Ql, prep.x_degenerate)
         r = y - prep.x_degenerate[:, 2:]
@@ -299,8 +359,8 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
         loss = loss + part.detach()
     if not need_grad:
         return float(loss), None, None
-    gP = Pl.grad if Pl.grad is not None else torch.zeros_like(P0)
-    gQ = Ql.grad if Ql.grad is not None else torch.zeros_like(Q0)
+    if Pl.grad is not None:  # the degenerate sequences' part
+        gP, gQ = gP + Pl.grad, gQ + Ql.grad
     return float(loss), gP, gQ
 
 
