@@ -21,6 +21,7 @@ from numerics.mesa_model import (_int_at_least, empirical_loss_and_grad, exact_g
 from theory import mesa as tm
 
 __all__ = [
+    "sample_starts",
     "sample_sequences",
     "red_params",
     "predict",
@@ -42,6 +43,33 @@ def _rng(rng) -> np.random.Generator:
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return make_rng(seed=int(rng))
     return make_rng(rng=rng)
+
+
+def sample_starts(m: int, d: int, law, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The random part of m AR sequences: real start points x_1 ~ law and phases theta ~ U[0, 2 pi)^d.
+
+    Everything else is determined: x_t = exp(i (t-1) theta) x_1.  The same generator state gives
+    the same (x_1, theta) as :func:`sample_sequences` (which calls this and then expands), so a
+    consumer that needs only the start points and phases (the fast training path) skips the
+    (m, T, d) array.
+
+    Returns
+    -------
+    x1 : ndarray, float64, shape (m, d)
+    theta : ndarray, float64, shape (m, d)
+
+    Examples
+    --------
+    >>> x1, theta = sample_starts(4, 3, "gaussian(1)", 0)
+    >>> x, theta2 = sample_sequences(4, 3, 5, "gaussian(1)", 0)
+    >>> bool(np.array_equal(x[:, 0].real, x1) and np.array_equal(theta, theta2))
+    True
+    """
+    m, d = _int_at_least(m, "m", 1), _int_at_least(d, "d", 1)
+    rng = _rng(rng)
+    x1 = sample(as_law(law), m, d, rng)  # (m, d)
+    theta = rng.uniform(0.0, 2.0 * np.pi, size=(m, d))
+    return x1, theta
 
 
 def sample_sequences(m: int, d: int, T: int, law, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -71,10 +99,8 @@ def sample_sequences(m: int, d: int, T: int, law, rng) -> tuple[np.ndarray, np.n
     >>> x.shape, x.dtype, bool(np.allclose(np.abs(x[:, 0]).sum(axis=1), 1))
     ((4, 5, 3), dtype('complex128'), True)
     """
-    m, d, T = _int_at_least(m, "m", 1), _int_at_least(d, "d", 1), _int_at_least(T, "T", 3)
-    rng = _rng(rng)
-    x1 = sample(as_law(law), m, d, rng)  # (m, d)
-    theta = rng.uniform(0.0, 2.0 * np.pi, size=(m, d))
+    T = _int_at_least(T, "T", 3)
+    x1, theta = sample_starts(m, d, law, rng)
     powers = np.arange(T, dtype=np.float64)[None, :, None]  # t - 1
     x = np.exp(1j * powers * theta[:, None, :]) * x1[:, None, :]  # (m, T, d)
     return x, theta

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import zip_longest
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ INITS = ((0.1, 0.1), (0.5, 1.5), (2.0, 2.0))
 PAPER_LINE = dict(color="black", linestyle=":", linewidth=1.1, zorder=5)  # the paper's T -> oo line
 _PROFILES = {
     "paper": dict(m=10000, m_test=10000, appendix_inits=INITS, fig5_m=10000, fig7_m=10000,
-                  sweep_T=(6, 10, 20, 30, 50, 100, 200), sweep_m=10000, sigma_w=(0.01, 0.1, 0.3),
+                  sweep_T=(6, 10, 20, 30, 50, 100, 200), sweep_m=2000, sigma_w=(0.01, 0.1, 0.3),
                   grid_T=(4, 6, 8, 10), workers=2),
     "quick": dict(grid_T=(4, 6, 8), m=150, m_test=1000, appendix_inits=INITS[:1], fig5_m=150, fig7_m=100,
                   sweep_T=(10, 30, 100), sweep_m=400, sigma_w=(0.01, 0.1, 0.3), workers=1),
@@ -120,7 +121,7 @@ def _prefetch(cfg, specs):
         except ValueError:
             pass  # remembered in the cache; the figure reports it
 
-    todo = [s for s in specs if _spec_key(cfg, *s) not in _RUNS]
+    todo = _pair_datasets(cfg, [s for s in specs if _spec_key(cfg, *s) not in _RUNS])
     before = torch.get_num_threads()
     try:
         with ThreadPoolExecutor(workers) as pool:
@@ -132,6 +133,21 @@ def _prefetch(cfg, specs):
             _train(law, a0, b0, seed=cfg["seed"], _threads=workers, **_run_kwargs(cfg, law, kw))
         except ValueError:
             pass
+
+
+def _pair_datasets(cfg, specs):
+    """``specs`` reordered so that consecutive runs read different datasets, two datasets at a time.
+
+    Runs on one dataset (the inits of a figure) wait for its one builder; alternating two datasets
+    lets the two workers build side by side, while at most about two datasets are alive at once.
+    """
+    groups: dict = {}
+    for spec in specs:
+        key = _spec_key(cfg, *spec)
+        groups.setdefault((key[0], key[3], key[4], key[5], key[6]), []).append(spec)  # law, m, m_test, seed, T
+    groups = list(groups.values())
+    return [spec for i in range(0, len(groups), 2) for row in zip_longest(*groups[i:i + 2]) for spec in row
+            if spec is not None]
 
 
 def _key(law):

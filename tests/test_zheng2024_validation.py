@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from numerics.mesa import empirical_loss_and_grad, phase_grid_loss_and_grad, sample_sequences
 from validation.checks import mesa as checks
 from validation.mesa import grid_data, table1_step, train_mesa
+from validation.mesa_data import dataset, last_position_statistics
 from validation.mesa_model import (ARData, ar_loss_and_grad, ar_predictions, embed, loop_predictions,
                                    paper_layout, prefix_predictions)
 
@@ -110,6 +111,27 @@ def test_red_scalar_model_is_one_gd_step_on_in_context_ols():
     for t in range(2, x.shape[1]):
         W_hat = a * b / (t - 1) * (x[:, 1:t, :, None] * x[:, : t - 1, None, :].conj()).sum(1)  # (m, d, d)
         assert torch.allclose(y[:, t - 2], (W_hat @ x[:, t - 1, :, None])[..., 0], atol=1e-12 * t)
+
+
+@pytest.mark.parametrize("d, T", [(1, 3), (3, 4), (5, 100)])
+def test_last_position_statistics_equal_token_sums(d, T):
+    """C_{T-1}, e_{T-1}, x_T from the phase blocks = the sums over the tokens e_s = (x_s, x_{s-1}) (rounding)."""
+    x, data = _data(40, d, T, "gaussian(1)", 7)
+    e = embed(x)[:, : T - 1]
+    C_ref = torch.einsum("nta,ntb->nab", e, e.conj())
+    C, e_last, x_last = last_position_statistics(data)
+    scale = float(C_ref.abs().max())
+    assert torch.allclose(C, C_ref, rtol=0, atol=1e-12 * scale * T)  # sums of T-1 unit-modulus-phase terms
+    assert torch.allclose(e_last, e[:, -1], rtol=0, atol=1e-12) and torch.allclose(x_last, x[:, -1], rtol=0, atol=1e-12)
+
+
+def test_runs_that_differ_only_in_the_start_share_one_dataset():
+    """The three inits of a figure read one cached draw, equal to a fresh draw from the same seed."""
+    kw = dict(d=2, T=6, law="gaussian(1)", m=30, m_test=10, seed=11)
+    first = dataset(**kw)
+    assert dataset(**kw) is first
+    x, _ = sample_sequences(30, 2, 6, "gaussian(1)", np.random.default_rng(np.random.SeedSequence(11).spawn(3)[0]))
+    assert np.array_equal(first.train.x1.numpy(), x[:, 0].real)
 
 
 def test_same_seed_same_numbers():

@@ -18,19 +18,16 @@ Theory to compare with (:mod:`theory.mesa`): ab -> c* = S k1/(S k2 + (d-1) H_{T-
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from numerics.laws import as_law, law_scale
-from numerics.mesa import sample_sequences, x1_quadrature
-from theory.laws import Sphere
-from validation.mesa_model import (DTYPE, ARData, _prepared, ar_loss_and_grad, ar_predictions, embed,
-                                   loop_predictions, paper_layout, prefix_predictions)
+from validation.mesa_data import _int, dataset, grid_data, scalar_manifold_fit
+from validation.mesa_model import (DTYPE, ARData, ar_loss_and_grad, ar_predictions, loop_predictions, paper_layout,
+                                   prefix_predictions)
 
 __all__ = ["MesaResult", "TABLE1", "train_mesa", "table1_step", "grid_data", "scalar_manifold_fit",
            # the model itself (validation.mesa_model)
@@ -140,12 +137,6 @@ class MesaResult:
         return self.Q[self.d:, :self.d], self.P[:, :self.d]
 
 
-def _int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _positive_float(value, name):
     try:
         value = float(value)
@@ -154,57 +145,6 @@ def _positive_float(value, name):
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return value
-
-
-def grid_data(d: int, T: int, law, n_grid: int, device="cpu") -> ARData:
-    """The exact population as a weighted training set: every phase on a uniform grid x x_1 quadrature.
-
-    theta ranges over {2 pi k / n_grid}^d and x_1 over :func:`numerics.mesa.x1_quadrature` (exact
-    for the degree-6 dependence on x_1); since the loss and its gradients are trigonometric
-    polynomials of degree <= 3(T-2) in each theta_j, the weighted mean equals the population
-    expectation exactly when n_grid >= 3T - 5.  Training on it is GD on the population loss.
-    """
-    law = as_law(law)
-    d, T, n_grid = _int(d, "d", 1), _int(T, "T", 3), _int(n_grid, "phase_grid", 1)
-    if n_grid < 3 * T - 5:
-        raise ValueError(f"phase_grid must be >= 3T - 5 = {3 * T - 5} for an exact average, got {n_grid}")
-    if isinstance(law, Sphere):
-        raise ValueError(f"law must have a product quadrature for phase_grid (not Sphere), got {law}")
-    nodes, qw = x1_quadrature(law, d)  # (K, d), (K,)
-    theta = 2.0 * np.pi * np.indices((n_grid,) * d).reshape(d, -1).T / n_grid  # (G, d)
-    G, K = len(theta), len(nodes)
-    x1 = np.broadcast_to(nodes[None], (G, K, d)).reshape(-1, d)
-    th = np.broadcast_to(theta[:, None], (G, K, d)).reshape(-1, d)
-    w = np.broadcast_to(qw[None] / G, (G, K)).reshape(-1)
-    return ARData.from_numpy(x1, th, T, weights=w, device=device)
-
-
-def scalar_manifold_fit(data: ARData) -> tuple[float, float, float, float]:
-    """Fit of the training loss on the scalar manifold A = aI, B = bI: (c_emp, se, beta/d, gamma/d).
-
-    With s_t the prediction at a = b = 1, the loss is L(c) = L0 - beta c + gamma c^2 / 2,
-    beta = sum_n w_n sum_t Re <s_t, x_{t+1}>, gamma = sum_n w_n sum_t |s_t|^2, so GD on the
-    entries follows a <- a - lr b (gamma/d ab - beta/d) (the empirical version of
-    notes Section 3.5, whose population values are (S k1, Acal)) and c_emp = beta/gamma.
-    ``se`` is the delta-method standard error of c_emp for i.i.d. sequences
-    (sqrt(sum_n w_n^2 psi_n^2), psi_n = (beta_n - c_emp gamma_n)/gamma); 0 for non-uniform weights
-    (the exact phase grid).
-    """
-    d = data.d
-    P = torch.zeros(d, 2 * d, dtype=DTYPE, device=data.x1.device)
-    Q = torch.zeros(2 * d, 2 * d, dtype=DTYPE, device=data.x1.device)
-    P[:, :d] = torch.eye(d, dtype=DTYPE)
-    Q[d:, :d] = torch.eye(d, dtype=DTYPE)
-    s = ar_predictions(P, Q, data)  # (m, T-2, d)
-    target = data.sequences()[:, 2:]
-    beta_n = (s.conj() * target).real.sum(dim=(1, 2))
-    gamma_n = (s.real.square() + s.imag.square()).sum(dim=(1, 2))
-    w = data.weights
-    beta, gamma = float((w * beta_n).sum()), float((w * gamma_n).sum())
-    c = beta / gamma
-    uniform = bool(torch.allclose(w, torch.full_like(w, 1.0 / data.m)))
-    se = float(torch.sqrt((w.square() * ((beta_n - c * gamma_n) / gamma).square()).sum())) if uniform else 0.0
-    return c, se, beta / d, gamma / d
 
 
 def _init_params(d, init, a0, b0, init_std, gen, device):
@@ -297,46 +237,6 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
         torch.set_num_threads(before)
 
 
-_DATA_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
-_DATA_LOCK = threading.Lock()
-_DATA_CACHE_SIZE = 2  # datasets kept (about 0.5 GB each at the paper's m = T m_test / 1e6 = 1)
-
-
-def _datasets(d, T, law, m, m_test, seed, phase_grid, device):
-    """Training set (with the fast path's per-dataset constants) and test statistics, cached by configuration.
-
-    Runs that differ only in the initialisation, step size, epochs or masking (the three inits of a
-    figure) share one draw: it is a pure function of (d, T, law, m, m_test, seed, phase_grid, device),
-    read-only afterwards, so sharing changes no number.  The test set enters only through
-    C_{T-1} (m_test, 2d, 2d), e_{T-1} and x_T, computed once here instead of once per epoch.
-    """
-    key = (d, T, law.spelling, None if phase_grid is not None else m, m_test, seed, phase_grid, str(device))
-    with _DATA_LOCK:  # one builder at a time: a concurrent run of the same configuration waits and reuses
-        if key in _DATA_CACHE:
-            _DATA_CACHE.move_to_end(key)
-            return _DATA_CACHE[key]
-        train_ss, test_ss, _ = np.random.SeedSequence(seed).spawn(3)
-        if phase_grid is not None:
-            data = grid_data(d, T, law, phase_grid, device=device)
-        else:
-            x, theta = sample_sequences(m, d, T, law, np.random.default_rng(train_ss))
-            data = ARData.from_numpy(x[:, 0].real, theta, T, device=device)
-            del x
-        _prepared(data)  # the fast path's constants, built once per dataset
-        x_test, _ = sample_sequences(m_test, d, T, law, np.random.default_rng(test_ss))
-        x_test = torch.as_tensor(x_test, device=device)
-        e_test = embed(x_test)[:, : T - 1]  # (m_test, T-1, 2d): e_1..e_{T-1}
-        C_last = torch.einsum("nta,ntb->nab", e_test, e_test.conj())  # (m_test, 2d, 2d): C_{T-1}
-        e_last, x_last = e_test[:, -1].clone(), x_test[:, -1].clone()  # e_{T-1}, x_T
-        nonzero = x_last.abs() > 1e-12 * max(law_scale(law), 1e-300)
-        del x_test, e_test
-        entry = (data, (C_last, e_last, x_last, nonzero))
-        _DATA_CACHE[key] = entry
-        while len(_DATA_CACHE) > _DATA_CACHE_SIZE:
-            _DATA_CACHE.popitem(last=False)
-        return entry
-
-
 def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_std, m_test, device, phase_grid,
            workers):
     started = time.perf_counter()
@@ -356,7 +256,8 @@ def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_s
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device must be 'cpu' or an available CUDA device, got 'cuda' without CUDA")
 
-    data, (C_last, e_last, x_last, nonzero) = _datasets(d, T, law, m, m_test, seed, phase_grid, device)
+    ds = dataset(d, T, law, m, m_test, seed, phase_grid, device)
+    data, C_last, e_last, x_last, nonzero = ds.train, ds.C_last, ds.e_last, ds.x_last, ds.nonzero
     init_ss = np.random.SeedSequence(seed).spawn(3)[2]
     gen = torch.Generator().manual_seed(int(init_ss.generate_state(1)[0]))
     P, Q = _init_params(d, init, a0, b0, init_std, gen, device)
@@ -417,7 +318,7 @@ def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_s
                          f"{epochs} epochs); lr must be smaller")
     record(epochs, final_loss)
     logs["balance_drift"][epochs] = drift
-    c_emp, c_se, beta, gamma = scalar_manifold_fit(data)
+    c_emp, c_se, beta, gamma = ds.fit
     W_KQ, W_PV = paper_layout(P, Q)
     return MesaResult(
         d=d, T=T, m=data.m, law=law.spelling, lr=lr, epochs=epochs, seed=seed, init=init,
