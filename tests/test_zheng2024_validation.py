@@ -169,6 +169,26 @@ def test_thread_setting_is_restored():
         torch.set_num_threads(before)
 
 
+def test_single_precision_run_follows_the_double_precision_run():
+    """dtype=float32 (the authors' torch.cfloat) trains the same trajectory to single-precision accuracy.
+
+    complex64 rounds every constant and product at 6e-8 relative; a loss/gradient summed over m T
+    terms then carries a relative error of about 1e-7..1e-6 (measured 2e-8 and 2e-6 at the paper's
+    size), and GD contracts towards the fixed point, so 150 epochs must agree to 1e-4 relative: a
+    hundred times that error, and far below any difference a wrong single-precision path would make
+    (a dropped term or a complex128 leak changes ab at the percent level or changes the dtype).
+    """
+    kw = dict(d=3, T=20, law="gaussian(1)", m=300, m_test=200, seed=5, epochs=150, lr=2e-3, a0=0.5, b0=1.5,
+              init="diagonal")
+    r64, r32 = train_mesa(**kw), train_mesa(dtype=torch.float32, **kw)
+    assert r32.P.dtype == np.complex64 and r64.P.dtype == np.complex128
+    assert r32.config["dtype"] == "torch.complex64"
+    for name in ("ab", "loss", "test_mse", "ratio"):
+        ref = getattr(r64, name)
+        assert np.allclose(getattr(r32, name), ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max()), name
+    assert abs(r64.final_ab - r64.ab[0]) > 0.1  # the run moved: the agreement is not that of two idle runs
+
+
 def test_gaussian_init_and_layout():
     """Figure 5 start: every entry N(0, init_std^2); the 3x3 layout puts A at W^KQ_32 and B at W^PV_12."""
     r = train_mesa(d=3, T=6, law="gaussian(1)", m=40, lr=1e-3, epochs=2, m_test=10, init="gaussian", init_std=0.3)
@@ -182,7 +202,7 @@ def test_gaussian_init_and_layout():
 @pytest.mark.parametrize("kwargs, name", [
     (dict(T=2), "T"), (dict(d=0), "d"), (dict(m=0), "m"), (dict(epochs=-1), "epochs"),
     (dict(lr=-1.0), "lr"), (dict(init="uniform"), "init"), (dict(phase_grid=5), "phase_grid"),
-    (dict(m_test=0), "m_test"),
+    (dict(m_test=0), "m_test"), (dict(dtype=torch.float16), "dtype"),
 ])
 def test_bad_input_names_the_argument(kwargs, name):
     """Bad sizes raise ValueError naming the argument."""

@@ -127,15 +127,17 @@ _CACHE_SIZE = 2  # datasets kept (about 0.5 GB each at the paper's m = 10^4, T =
 
 
 def dataset(d: int, T: int, law, m: int, m_test: int, seed: int, phase_grid: int | None = None,
-            device="cpu") -> MesaDataset:
+            device="cpu", dtype=DTYPE) -> MesaDataset:
     """Training set, test statistics and scalar fit of one configuration, cached (the last two kept).
 
     ``SeedSequence(seed).spawn(3)`` gives the streams of the training set, the test set and (in
     ``train_mesa``) the Gaussian initialisation.  With ``phase_grid`` the training set is
-    :func:`grid_data` (m is then ignored).
+    :func:`grid_data` (m is then ignored).  ``dtype`` (complex128 or complex64) is the precision
+    of the fast path's constants; the test statistics and the fit are float64 either way.
     """
     law = as_law(law)
-    key = (d, T, law.spelling, None if phase_grid is not None else m, m_test, seed, phase_grid, str(device))
+    key = (d, T, law.spelling, None if phase_grid is not None else m, m_test, seed, phase_grid, str(device),
+           str(dtype))
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -148,7 +150,7 @@ def dataset(d: int, T: int, law, m: int, m_test: int, seed: int, phase_grid: int
             if key in _CACHE:  # built while this thread waited
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
-        entry = _build(d, T, law, m, m_test, seed, phase_grid, device)
+        entry = _build(d, T, law, m, m_test, seed, phase_grid, device, dtype)
         with _LOCK:
             _CACHE[key] = entry
             _BUILDING.pop(key, None)
@@ -157,14 +159,17 @@ def dataset(d: int, T: int, law, m: int, m_test: int, seed: int, phase_grid: int
         return entry
 
 
-def _build(d, T, law, m, m_test, seed, phase_grid, device) -> MesaDataset:
+def _build(d, T, law, m, m_test, seed, phase_grid, device, dtype) -> MesaDataset:
     train_ss, test_ss, _ = np.random.SeedSequence(seed).spawn(3)
     if phase_grid is not None:
         train = grid_data(d, T, law, phase_grid, device=device)
     else:
         train = ARData.from_numpy(*sample_starts(m, d, law, np.random.default_rng(train_ss)), T, device=device)
-    _prepared(train)  # the fast path's constants, built once per dataset
+    fit = scalar_manifold_fit(train)  # float64
+    if dtype != DTYPE:
+        train._prepared_cache.pop(DTYPE)  # the fit's float64 constants: not needed by a single-precision run
+    _prepared(train, dtype)  # the fast path's constants, built once per dataset
     test = ARData.from_numpy(*sample_starts(m_test, d, law, np.random.default_rng(test_ss)), T, device=device)
     C_last, e_last, x_last = last_position_statistics(test)
     nonzero = x_last.abs() > 1e-12 * max(law_scale(law), 1e-300)
-    return MesaDataset(train, C_last, e_last, x_last, nonzero, scalar_manifold_fit(train))
+    return MesaDataset(train, C_last, e_last, x_last, nonzero, fit)

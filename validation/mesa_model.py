@@ -91,7 +91,7 @@ def prefix_predictions(P: torch.Tensor, Q: torch.Tensor, x: torch.Tensor) -> tor
     C = torch.cumsum(e[..., :, None] * e.conj()[..., None, :], dim=1)[:, 1:]  # (m, T-2, 2d, 2d)
     v = e[:, 1:] @ Q.transpose(0, 1)  # (m, T-2, 2d): Q e_t
     w = (C @ v[..., None])[..., 0]  # C_t Q e_t
-    inv = 1.0 / torch.arange(1, T - 1, dtype=torch.float64, device=x.device)
+    inv = 1.0 / torch.arange(1, T - 1, dtype=x.real.dtype, device=x.device)
     return (w @ P.transpose(0, 1)) * inv[None, :, None]
 
 
@@ -140,7 +140,8 @@ class ARData:
 class _Prepared:
     """Per-dataset constants of the fast path (computed once; data only, no parameters)."""
 
-    def __init__(self, data: ARData):
+    def __init__(self, data: ARData, dtype=DTYPE):
+        """Constants computed in float64 and rounded once to ``dtype`` (complex128 or complex64)."""
         x1, th, T = data.x1, data.theta, data.T
         m, d = x1.shape
         dev = x1.device
@@ -154,27 +155,31 @@ class _Prepared:
         r = self.regular
         x1r, thr = x1[r], th[r]
         n = x1r.shape[0]
-        self.x1 = x1r.to(DTYPE)  # (n, d)
-        self.lam = torch.polar(torch.ones_like(thr), thr)  # (n, d)
+        x1c = x1r.to(DTYPE)  # (n, d)
+        lam = torch.polar(torch.ones_like(thr), thr)  # (n, d)
         dr, sr = delta[r], s[r]
         # h_jk = 1/(1 - e^{i delta}) = i e^{-i delta/2} / (2 sin(delta/2)); zero on the diagonal
         safe = torch.where(eye, torch.ones_like(sr), sr)
-        self.Hn = torch.where(eye, torch.zeros((), dtype=DTYPE, device=dev),
-                              1j * torch.polar(torch.ones_like(dr), -dr / 2) / safe)  # (n, d, d)
+        Hn = torch.where(eye, torch.zeros((), dtype=DTYPE, device=dev),
+                         1j * torch.polar(torch.ones_like(dr), -dr / 2) / safe)  # (n, d, d)
         t = torch.arange(2, T, dtype=torch.float64, device=dev)  # positions t = 2..T-1
-        self.t_c = t.to(DTYPE)  # (T-2,), complex so that in-place products stay complex
-        self.inv_c = (1.0 / (t - 1)).to(DTYPE)
-        self.phi = torch.polar(torch.ones(n, d, T - 2, dtype=torch.float64, device=dev),
-                               (t - 1)[None, None, :] * thr[:, :, None])  # (n, d, T-2): lambda^{t-1}
-        self.L = self.phi * self.lam[:, :, None]  # lambda^t
-        self.Lc = self.L.conj().resolve_conj()
-        self.phiH = self.phi.mH.resolve_conj().contiguous()  # (n, T-2, d)
-        self.neg_target = -(self.L * self.x1[:, :, None])  # -x_{t+1} = -lambda^t x_1
-        self.w = data.weights[r]
-        self.w_c = self.w.to(DTYPE)
-        self.w_inv = self.w[:, None, None] * self.inv_c  # (n, 1, T-2)
-        self.x_degenerate = data.sequences(self.degenerate) if len(self.degenerate) else None
-        self.w_degenerate = data.weights[self.degenerate]
+        inv_c = (1.0 / (t - 1)).to(DTYPE)
+        phi = torch.polar(torch.ones(n, d, T - 2, dtype=torch.float64, device=dev),
+                          (t - 1)[None, None, :] * thr[:, :, None])  # (n, d, T-2): lambda^{t-1}
+        L = phi * lam[:, :, None]  # lambda^t
+        w = data.weights[r]
+        self.dtype = dtype
+        self.x1, self.lam, self.Hn, self.phi, self.L = (v.to(dtype) for v in (x1c, lam, Hn, phi, L))
+        self.t_c = t.to(dtype)  # (T-2,), complex so that in-place products stay complex
+        self.inv_c = inv_c.to(dtype)
+        self.Lc = L.conj().resolve_conj().to(dtype)
+        self.phiH = phi.mH.resolve_conj().contiguous().to(dtype)  # (n, T-2, d)
+        self.neg_target = (-(L * x1c[:, :, None])).to(dtype)  # -x_{t+1} = -lambda^t x_1
+        self.w = w.to(self.t_c.real.dtype)
+        self.w_c = w.to(dtype)
+        self.w_inv = (w[:, None, None] * inv_c).to(dtype)  # (n, 1, T-2)
+        self.x_degenerate = data.sequences(self.degenerate).to(dtype) if len(self.degenerate) else None
+        self.w_degenerate = data.weights[self.degenerate].to(self.w.dtype)
         self.chunk = max(1, _CHUNK_ELEMENTS // (d * (T - 2)))
         self.n = n
         self.d = d
@@ -247,19 +252,28 @@ def _chunk_forward(prep: _Prepared, Pt, Qt, Ka, Kb, sl):
     return y, g, kphi
 
 
-def _prepared(data: ARData) -> _Prepared:
+def _prepared(data: ARData, dtype=DTYPE) -> _Prepared:
+    """The fast path's constants of ``data`` in ``dtype`` (complex128 or complex64), built once per pair."""
     cache = getattr(data, "_prepared_cache", None)
     if cache is None:
-        cache = _Prepared(data)
+        cache = {}
         object.__setattr__(data, "_prepared_cache", cache)
-    return cache
+    if dtype not in cache:
+        cache[dtype] = _Prepared(data, dtype)
+    return cache[dtype]
+
+
+def _working_dtype(P: torch.Tensor) -> torch.dtype:
+    """complex64 for single-precision parameters (the authors' torch.cfloat), complex128 otherwise."""
+    return torch.complex64 if P.dtype in (torch.complex64, torch.float32) else DTYPE
 
 
 def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData) -> torch.Tensor:
     """Fast-path predictions for every position, (m, T-2, d), in the order of ``data``."""
-    prep = _prepared(data)
-    P, Q = P.to(DTYPE), Q.to(DTYPE)
-    out = torch.empty(data.m, data.T - 2, data.d, dtype=DTYPE, device=P.device)
+    dtype = _working_dtype(P)
+    prep = _prepared(data, dtype)
+    P, Q = P.to(dtype), Q.to(dtype)
+    out = torch.empty(data.m, data.T - 2, data.d, dtype=dtype, device=P.device)
     with torch.no_grad():
         for start in range(0, prep.n, prep.chunk):
             sl = slice(start, min(prep.n, start + prep.chunk))
@@ -328,8 +342,9 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
     G_P : (d, 2d) complex tensor or None
     G_Q : (2d, 2d) complex tensor or None
     """
-    prep = _prepared(data)
-    P0, Q0 = P.detach().to(DTYPE), Q.detach().to(DTYPE)
+    dtype = _working_dtype(P)
+    prep = _prepared(data, dtype)
+    P0, Q0 = P.detach().to(dtype), Q.detach().to(dtype)
     Pl, Ql = P0.clone().requires_grad_(need_grad), Q0.clone().requires_grad_(need_grad)
     with torch.no_grad():
         Pt_all, Qt_all, Ka_all, Kb_all = prep.small(P0, Q0, slice(0, prep.n))  # (n, d, d) x 2, (n, d, 2), (n, 2, d)
@@ -348,7 +363,7 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
             parts = _pool(workers).map(
                 lambda grp: _chunks_loss_grad(prep, grp, Pt_all, Qt_all, Ka_all, Kb_all, grads), groups)
             losses = [v for part in parts for v in part]
-        loss = 0.5 * torch.stack(losses).sum().real if losses else torch.zeros((), dtype=torch.float64)
+        loss = 0.5 * torch.stack(losses).sum().real if losses else torch.zeros((), dtype=prep.w.dtype)
         gP, gQ = prep.small_adjoint(gPt_all, gQt_all, -gKa_all, -gKb_all) if need_grad else (None, None)
     if prep.x_degenerate is not None:
         y = prefix_predictions(Pl, Ql, prep.x_degenerate)
