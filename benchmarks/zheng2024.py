@@ -12,11 +12,11 @@ Measured, each in a fresh subprocess (so the peak RSS is that task's own):
 * ``paper_run_2threads``: the same run with ``num_threads=2`` (the chunks of sequences split over
   two threads, torch single-threaded in each): one run using both cores.
 * ``paper_run_pair``: two such runs (inits (0.1, 0.1) and (0.5, 1.5), one shared data draw) on
-  two threads, torch single-threaded in each: what the paper profile of the figures does.
-* ``figures_paper_estimate``: the paper profile of ``paper_figs.zheng2024`` estimated from the
-  measured runs, scaled by each training run's m (T - 2) epochs (the figures are dominated
-  by training): sequentially (one paper run per unit) and as the figures run it (half a pair
-  per unit); not a timed full run.
+  two threads, torch single-threaded in each, in complex64: what the paper profile of the figures does.
+* ``paper_run_float32``: the paper run in the authors' precision (``dtype=torch.float32``, complex64),
+  as the figures train.
+
+The paper profile of the figures is timed end to end by ``benchmarks/figures.py --profile paper``.
 
 Usage: ``python benchmarks/zheng2024.py [--threads 1]`` (not a test; no timing assertions).  Machine load
 is recorded with the results: on a shared machine the timings scale with it.
@@ -41,14 +41,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kilobytes
 
 
-def task_paper_run() -> dict:
+def task_paper_run(**kw) -> dict:
     from validation.mesa import train_mesa
 
     t0 = time.perf_counter()
-    r = train_mesa(d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000, seed=0)
+    r = train_mesa(d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000, seed=0, **kw)
     wall = time.perf_counter() - t0
     return dict(wall_s=wall, per_epoch_s=wall / 150, final_ab=r.final_ab, c_empirical=r.c_empirical,
                 c_empirical_se=r.c_empirical_se, final_test_mse=r.final_test_mse, peak_rss_mb=_peak_rss_mb())
+
+
+def task_paper_run_float32() -> dict:
+    import torch
+
+    return task_paper_run(dtype=torch.float32)
 
 
 def task_paper_run_2threads() -> dict:
@@ -71,7 +77,7 @@ def task_paper_run_pair() -> dict:
         torch.set_num_threads(1)
         t0 = time.perf_counter()
         r = train_mesa(d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000, seed=0,
-                       a0=init[0], b0=init[1], num_threads=None)
+                       a0=init[0], b0=init[1], num_threads=None, dtype=torch.float32)
         return time.perf_counter() - t0, r.final_ab
 
     t0 = time.perf_counter()
@@ -129,55 +135,8 @@ def task_theory() -> dict:
     return out
 
 
-def figures_paper_estimate(paper_run_s: float, pair: dict | None = None, two_threads_s: float | None = None) -> dict:
-    """Training cost of ``figures --paper zheng2024 --profile paper`` in units of the measured paper run.
-
-    Sequential: units x the paper run.  As the figures run it (``paper_figs.zheng2024._prefetch``):
-    each figure's runs in pairs on two threads (a run then takes its units x the wall of a run of the
-    measured pair), greedy list scheduling in the figure's order, a run left over on its own with
-    two chunk threads (units x the 2-thread run); fig1's runs are cached for fig1_appendix.
-    """
-    from paper_figs.zheng2024 import _PROFILES, INITS
-    from validation.mesa import TABLE1
-
-    cfg = _PROFILES["paper"]
-    unit = 10000 * 98 * 150
-
-    def cost(m, T, epochs):
-        return m * (T - 2) * epochs / unit
-
-    def ep(name, s):
-        return TABLE1[(name, s)][1]
-
-    figs = {  # run sizes (units) per figure, in the order the figure trains them
-        "fig1": [cost(cfg["m"], 100, ep("gaussian", 2.0))] * 3 + [cost(cfg["m"], 100, ep("sparse_axis", 1.0))] * 3,
-        "fig1_appendix": [cost(cfg["m"], 100, ep(name, s)) for s in (0.5, 1.0, 2.0)
-                          for name in ("gaussian", "sparse_axis")
-                          if (name, s) not in (("gaussian", 2.0), ("sparse_axis", 1.0)) for _ in INITS],
-        "fig5": [cost(cfg["fig5_m"], 100, ep("gaussian", 1.0))] * len(cfg["sigma_w"]),
-        "fig7": [cost(cfg["fig7_m"], 100, ep("full_one", 1.0))] * (2 * len(INITS)),
-        "fixed_point_vs_T": [cost(cfg["sweep_m"], T, 150) for T in sorted(cfg["sweep_T"], reverse=True)],
-    }
-    total_units = sum(map(sum, figs.values()))
-    out = dict(units_of_paper_run={k: sum(v) for k, v in figs.items()}, total_units=total_units,
-               estimated_sequential_s=total_units * paper_run_s,
-               note="training only (plotting, theory and data add about a minute); not a timed full run")
-    if pair is not None and two_threads_s is not None:
-        run_in_pair_s = max(pair["run_walls_s"])
-        per_fig = {}
-        for name, sizes in figs.items():
-            even = sizes[: len(sizes) - len(sizes) % 2]
-            free = [0.0, 0.0]
-            for size in even:  # list scheduling: the next run goes to the worker free first
-                i = free.index(min(free))
-                free[i] += size * run_in_pair_s
-            per_fig[name] = max(free) + sum(sizes[len(even):]) * two_threads_s
-        out["estimated_s_per_figure"] = per_fig
-        out["estimated_s"] = sum(per_fig.values())
-    return out
-
-
-TASKS = {"paper_run": task_paper_run, "paper_run_2threads": task_paper_run_2threads,
+TASKS = {"paper_run": task_paper_run, "paper_run_float32": task_paper_run_float32,
+         "paper_run_2threads": task_paper_run_2threads,
          "paper_run_pair": task_paper_run_pair, "epochs": task_epochs,
          "theory": task_theory}
 
@@ -204,10 +163,6 @@ def main(argv=None) -> int:
         print(f"running {name} ...", flush=True)
         results[name] = _child(name, ns.threads)
         print(json.dumps(results[name], indent=1), flush=True)
-    if "paper_run" in results:
-        results["figures_paper_estimate"] = figures_paper_estimate(
-            results["paper_run"]["wall_s"], results.get("paper_run_pair"),
-            results.get("paper_run_2threads", {}).get("wall_s"))
     results["machine"]["load_avg_end"] = os.getloadavg()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
