@@ -25,8 +25,12 @@ Three implementations of the same map, compared by the tests:
       u_t = Q~ phi_t,  P~ = P M,  Q~ = M^H Q M,  K = P Delta Q M,  L_t = diag(lambda^t),
 
   with per-sequence d x d matrices: O(m T d^2) per evaluation, no (m, T, 2d, 2d) tensor, and a
-  hand-written backward pass (exact, float64).  Sequences with two phases closer than
-  ``_DEGENERATE`` (where h_jk loses digits) go through :func:`prefix_predictions` instead.
+  hand-written backward pass (exact).  Sequences with two phases closer than ``_DEGENERATE``
+  (where h_jk loses digits) go through :func:`prefix_predictions` instead.
+
+The fast path runs in the parameters' precision: complex128 (float64 parameters, the default) or
+complex64 (single-precision parameters, the authors' ``torch.cfloat``; about twice as fast), with
+the per-dataset constants computed in float64 and rounded once.
 """
 from __future__ import annotations
 

@@ -86,9 +86,10 @@ def run_joint(profile: str, graph: str = "chain", S: int = 10, T: int = 20, frac
 
 _TWO_HEADS = {
     # quick: S = 3, T = 16 (more tuple matches per sequence than S = 5, T = 32), A ~ 0.1 N(0, 1) (init 1e-2
-    # and 1e-4 leave both heads on the parent i-1 for thousands of steps; 0.3 scrambles the position
-    # block), AdamW at a constant 3e-2 (the cosine decay stalls the split), 4000 steps of batch 128
-    "quick": dict(S=3, T=16, steps=4000, batch=128, init_std=0.1, lr=3e-2, schedule="constant", test_size=2**12,
+    # and 1e-4 leave both heads on one parent for thousands of steps; 0.3 scrambles the position block),
+    # AdamW at a constant 1e-2, 8000 steps of batch 512 (batch 128 at 3e-2 split at 1-3 of 13 rows for
+    # seeds 1 and 2; this setting splits at 10-12 of 13 rows for each of seeds 0-5, measured)
+    "quick": dict(S=3, T=16, steps=8000, batch=512, init_std=0.1, lr=1e-2, schedule="constant", test_size=2**12,
                   n_log=32),
     "paper": dict(S=5, T=32, steps=2**16, batch=1024, init_std=1e-4, test_size=2**16, n_log=128),
 }
@@ -279,41 +280,50 @@ def check_ood_permutation(profile: str):
 
 
 def _head_split(r):
-    """Two-parent nodes i (rows 2..T-1) at which the two heads' layer-1 argmaxes are the two parents of
-    i, one each; returns (split nodes, all two-parent nodes)."""
+    """Two-parent rows i < T - 1 at which the two heads' layer-1 argmaxes are the two parents of i, one
+    each; returns (split rows, all such rows).
+
+    The query row T - 1 is left out: the prediction at the query needs pi(. | s_{(T-1)//2}, s_{T-1}),
+    the query's own token is in the residual stream already, so only one head has to fetch a parent
+    there (s_{(T-1)//2}) and the other is free (as the query row of Algorithm 1 is free).
+    """
     lists = r.parents
     heads = [r.attention[h].argmax(1) for h in range(2)]
-    nodes = [i for i in range(r.T) if len(lists[i]) == 2]
+    nodes = [i for i in range(r.T - 1) if len(lists[i]) == 2]
     split = [i for i in nodes if {int(heads[0][i]), int(heads[1][i])} == set(lists[i])]
     return split, nodes
 
 
+#: the fraction of rows that must split: 0.9 at the paper's scale; 0.75 at the quick scale, where
+#: seeds 0-5 split at 10-12 of 13 rows (row 8, whose parent 7 is also the query's parent (T-1)//2,
+#: keeps both heads on 3 in five of them).  Either is far from what the alternatives give: a
+#: one-parent solution (both heads on the same parent) scores 0, graph-blind argmaxes hit {p1, p2}
+#: with probability 2 / (i + 1)^2 <= 2/9 per row (i + 1 causal positions, i >= 2).
+_SPLIT_REQUIRED = {"quick": 0.75, "paper": 0.9}
+
+
 def check_two_heads(profile: str):
     """Figure 5: with two layer-1 heads the model uses both parents of p(i) = {(i-1)//2, i-1}, and the two
-    heads split them: at a two-parent node one head's argmax is one parent, the other head's the other.
-
-    Quick profile: the loss claim only (below the one-parent baseline by 5 SE); the split is reported in
-    the detail but not required, because at quick scale it depends on the seed (S = 3, T = 16, 4000 steps:
-    11 of 14 nodes split with seed 0, 2 and 1 of 14 with seeds 1 and 2). Paper profile: the split at
-    >= 90 % of the nodes. Chance level: two argmaxes that ignore the graph hit the pair {p1, p2} of row i
-    with probability 2 / (i + 1)^2 <= 2/9, and a one-parent solution (both heads on i - 1) scores 0.
-    """
+    heads split them: at a two-parent row one head's argmax is one parent, the other head's the other
+    (fraction required: ``_SPLIT_REQUIRED``)."""
     r = run_two_heads(profile)
     split, nodes = _head_split(r)
     frac = len(split) / len(nodes)
     missed = sorted(set(nodes) - set(split))
-    out = [exceeds(PAPER, f"two heads (S={r.S}, T={r.T}): test loss below the one-parent baseline, "
-                          "loss(one parent) - loss(model)", 0.0, r.one_parent_loss - r.final_loss, 10 * r.final_loss_se,
-                   detail=f"loss {r.final_loss:.4f}, one-parent {r.one_parent_loss:.4f}, Bayes {r.bayes_loss:.4f}; "
-                          f"margin 5 (SE_model + SE_one_parent), the one-parent SE taken equal to the model's "
-                          f"(same test sequences); {r.config['steps']} AdamW steps; heads split at {len(split)}/{len(nodes)} nodes "
-                          f"(not at {missed}; not required at quick scale, seed-dependent)")]
-    if profile == "paper":
-        out.append(CheckResult(PAPER, f"two heads (S={r.S}, T={r.T}): fraction of two-parent nodes whose two "
-                                      "heads' argmaxes are its two parents", 0.9, frac, 0.0, frac >= 0.9,
-                               relation=">", detail=f">= 90 % required (chance <= 2/9 per node, a one-parent solution 0); "
-                               f"{len(split)}/{len(nodes)} split, not split at nodes {missed}"))
-    return out
+    need = _SPLIT_REQUIRED[check_profile(profile)]
+    heads = [int(r.attention[h][r.T - 1].argmax()) for h in range(2)]
+    return [
+        exceeds(PAPER, f"two heads (S={r.S}, T={r.T}): test loss below the one-parent baseline, "
+                       "loss(one parent) - loss(model)", 0.0, r.one_parent_loss - r.final_loss, 10 * r.final_loss_se,
+                detail=f"loss {r.final_loss:.4f}, one-parent {r.one_parent_loss:.4f}, Bayes {r.bayes_loss:.4f}; "
+                       f"margin 5 (SE_model + SE_one_parent), the one-parent SE taken equal to the model's "
+                       f"(same test sequences); {r.config['steps']} AdamW steps of batch {r.config['batch']}"),
+        CheckResult(PAPER, f"two heads (S={r.S}, T={r.T}): fraction of two-parent rows (query row aside) whose "
+                           "two heads' argmaxes are its two parents", need, frac, 0.0, frac >= need, relation=">",
+                    detail=f">= {need:.0%} required (one-parent solution 0, graph-blind argmaxes <= 2/9 per row); "
+                           f"{len(split)}/{len(nodes)} split, not at rows {missed}; query row {r.T - 1}: heads on "
+                           f"{heads}, its parent {(r.T - 1) // 2} needed"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
