@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from itertools import zip_longest
 
 import numpy as np
 import torch
@@ -125,7 +124,7 @@ def _prefetch(cfg, specs):
         except ValueError:
             pass  # remembered in the cache; the figure reports it
 
-    todo = _pair_datasets(cfg, [s for s in specs if _spec_key(cfg, *s) not in _RUNS])
+    todo = [s for s in specs if _spec_key(cfg, *s) not in _RUNS]
     before = torch.get_num_threads()
     try:
         with ThreadPoolExecutor(workers) as pool:
@@ -137,21 +136,6 @@ def _prefetch(cfg, specs):
             _train(law, a0, b0, seed=cfg["seed"], _threads=workers, **_run_kwargs(cfg, law, kw))
         except ValueError:
             pass
-
-
-def _pair_datasets(cfg, specs):
-    """``specs`` reordered so that consecutive runs read different datasets, two datasets at a time.
-
-    Runs on one dataset (the inits of a figure) wait for its one builder; alternating two datasets
-    lets the two workers build side by side, while at most about two datasets are alive at once.
-    """
-    groups: dict = {}
-    for spec in specs:
-        key = _spec_key(cfg, *spec)
-        groups.setdefault((key[0], key[3], key[4], key[5], key[6]), []).append(spec)  # law, m, m_test, seed, T
-    groups = list(groups.values())
-    return [spec for i in range(0, len(groups), 2) for row in zip_longest(*groups[i:i + 2]) for spec in row
-            if spec is not None]
 
 
 def _key(law):
