@@ -162,17 +162,24 @@ def _try_run(cfg, law, a0, b0, ax, arrays, **kw):
         return None
 
 
-def _gauss_panels(axes, cfg, sigma, inits, arrays):
-    law = f"gaussian({sigma:g})"
-    exact = c_star(D, cfg.get("T", T_LEN), law)
+def _ab_runs(ax, cfg, law, inits, arrays):
+    """For each init that trains: (run, epochs, flow c(tau), line), with ab(epoch) and the flow drawn on ``ax``."""
     for a0, b0 in inits:
-        r = _try_run(cfg, law, a0, b0, axes[0], arrays)
+        r = _try_run(cfg, law, a0, b0, ax, arrays)
         if r is None:
             continue
         ep = np.arange(r.epochs + 1)
         flow = _flow_c(r, law)
-        (line,) = axes[0].plot(ep, r.ab, label=f"a0={a0:g}, b0={b0:g}")
-        axes[0].plot(ep, flow, **THEORY)
+        (line,) = ax.plot(ep, r.ab, label=f"a0={a0:g}, b0={b0:g}")
+        ax.plot(ep, flow, **THEORY)
+        yield r, ep, flow, line
+
+
+def _gauss_panels(axes, cfg, sigma, inits, arrays):
+    law = f"gaussian({sigma:g})"
+    exact = c_star(D, cfg.get("T", T_LEN), law)
+    for r, ep, flow, line in _ab_runs(axes[0], cfg, law, inits, arrays):
+        a0, b0 = r.config["a0"], r.config["b0"]
         axes[1].plot(ep, r.ratio, color=line.get_color())
         axes[1].plot(ep, flow * sigma**2, **THEORY)
         arrays[f"gauss{sigma:g}_ab_{a0:g}_{b0:g}"] = r.ab
@@ -191,14 +198,8 @@ def _gauss_panels(axes, cfg, sigma, inits, arrays):
 
 def _sparse_panels(axes, cfg, c, inits, arrays):
     law = f"sparse_axis({c:g})"
-    for a0, b0 in inits:
-        r = _try_run(cfg, law, a0, b0, axes[0], arrays)
-        if r is None:
-            continue
-        ep = np.arange(r.epochs + 1)
-        flow = _flow_c(r, law)
-        (line,) = axes[0].plot(ep, r.ab, label=f"a0={a0:g}, b0={b0:g}")
-        axes[0].plot(ep, flow, **THEORY)
+    for r, ep, flow, line in _ab_runs(axes[0], cfg, law, inits, arrays):
+        a0, b0 = r.config["a0"], r.config["b0"]
         mse_theory = np.array([position_error_curve([r.T - 1], float(f), D, law)[0] for f in flow])
         axes[1].semilogy(ep, np.maximum(r.test_mse, 1e-300), color=line.get_color())
         axes[1].semilogy(ep, np.maximum(mse_theory, 1e-300), **THEORY)

@@ -332,7 +332,7 @@ def train_disentangled(*, parents, S: int = 10, alpha: float = 0.1, heads=(1, 1)
     gen = torch.Generator(device=device).manual_seed(_seed(seed, 0))
     init_gen = torch.Generator().manual_seed(_seed(seed, 2))
     model = DisentangledTransformer(S, T, heads, init_std=init_std, generator=init_gen, dtype=dtype, device=device)
-    test, steps_log, losses, final, final_se, wall = _train_joint(
+    run = _train_joint(
         model, kind, graph, S, alpha, steps=steps, batch=batch, lr=lr, optimizer=optimizer, schedule=schedule,
         weight_decay=weight_decay, seed=seed, test_size=test_size, n_log=n_log, device=device, dtype=dtype,
         gen=gen)
@@ -340,17 +340,24 @@ def train_disentangled(*, parents, S: int = 10, alpha: float = 0.1, heads=(1, 1)
         attention = model.position_attention()[:, :n, :n].cpu().numpy()
     arrays = {f"A{k + 1}": A.detach().cpu().numpy().copy() for k, A in enumerate(model.A)}
     arrays["W"] = model.W.detach().cpu().numpy().copy()
+    return _joint_result("disentangled", kind, graph, S, T, alpha, heads, attention, arrays, ("A1", "A2"), run,
+                         config=dict(steps=steps, batch=batch, lr=lr, optimizer=optimizer, schedule=schedule,
+                                     weight_decay=weight_decay, init_std=init_std, test_size=test_size, seed=seed,
+                                     device=str(device), dtype=str(dtype)))
+
+
+def _joint_result(name, kind, graph, S, T, alpha, heads, attention, arrays, layer_keys, run, config) -> CausalResult:
+    """The CausalResult of a jointly trained model: ``run`` is what :func:`_train_joint` returns,
+    ``layer_keys`` name the layer-1 and layer-2 attention matrices in ``arrays`` (one layer: both the same)."""
+    test, steps_log, losses, final, final_se, wall = run
+    A1 = arrays[layer_keys[0]]
     return CausalResult(
-        model="disentangled", parents=graph, S=S, T=T, alpha=alpha, attention=attention,
+        model=name, parents=graph, S=S, T=T, alpha=alpha, attention=attention,
         parent_attention=_parent_attention(kind, graph, attention), steps=steps_log, losses=losses,
         final_loss=final, final_loss_se=final_se, bayes_loss=test.bayes.mean, bayes_loss_authors=test.bayes_authors,
-        one_parent_loss=test.one_parent, oracle_loss=nc.oracle_loss(S, alpha), A1=arrays["A1"],
-        A2=arrays.get("A2", arrays["A1"]), W=arrays["W"], params=arrays, heads=heads, wall_time=wall,
-        steps_per_second=int(steps) / wall if wall > 0 else 0.0,
-        config=dict(steps=steps, batch=batch, lr=lr, optimizer=optimizer, schedule=schedule,
-                    weight_decay=weight_decay, init_std=init_std, test_size=test_size, seed=seed,
-                    device=str(device), dtype=str(dtype)),
-    )
+        one_parent_loss=test.one_parent, oracle_loss=nc.oracle_loss(S, alpha), A1=A1,
+        A2=arrays.get(layer_keys[1], A1), W=arrays["W"], params=arrays, heads=heads, wall_time=wall,
+        steps_per_second=int(config["steps"]) / wall if wall > 0 else 0.0, config=config)
 
 
 def train_standard(*, parents, S: int = 10, alpha: float = 0.1, heads=(1, 1), steps: int = 2**12,
@@ -370,24 +377,17 @@ def train_standard(*, parents, S: int = 10, alpha: float = 0.1, heads=(1, 1), st
     gen = torch.Generator(device=device).manual_seed(_seed(seed, 0))
     init_gen = torch.Generator().manual_seed(_seed(seed, 2))
     model = StandardTransformer(S, T, heads, generator=init_gen, dtype=dtype, device=device)
-    test, steps_log, losses, final, final_se, wall = _train_joint(
+    run = _train_joint(
         model, kind, graph, S, alpha, steps=steps, batch=batch, lr=lr, optimizer="adamw", schedule=schedule,
         weight_decay=weight_decay, seed=seed, test_size=test_size, n_log=n_log, device=device, dtype=dtype,
         gen=gen)
     with torch.no_grad():
-        _, att = model(test.tokens, return_attention=True)  # (B, m, T, T), float64 model by now
+        _, att = model(run[0].tokens, return_attention=True)  # (B, m, T, T), float64 model by now
         attention = att.mean(0)[:, :n, :n].cpu().numpy()
     arrays = {name: p.detach().cpu().numpy().copy() for name, p in model.named_parameters()}
-    return CausalResult(
-        model="standard", parents=graph, S=S, T=T, alpha=alpha, attention=attention,
-        parent_attention=_parent_attention(kind, graph, attention), steps=steps_log, losses=losses,
-        final_loss=final, final_loss_se=final_se, bayes_loss=test.bayes.mean, bayes_loss_authors=test.bayes_authors,
-        one_parent_loss=test.one_parent, oracle_loss=nc.oracle_loss(S, alpha), A1=arrays["A.0"],
-        A2=arrays.get("A.1", arrays["A.0"]), W=arrays["W"], params=arrays, heads=heads, wall_time=wall,
-        steps_per_second=int(steps) / wall if wall > 0 else 0.0,
-        config=dict(steps=steps, batch=batch, lr=lr, weight_decay=weight_decay, schedule=schedule,
-                    test_size=test_size, seed=seed, device=str(device), dtype=str(dtype)),
-    )
+    return _joint_result("standard", kind, graph, S, T, alpha, heads, attention, arrays, ("A.0", "A.1"), run,
+                         config=dict(steps=steps, batch=batch, lr=lr, weight_decay=weight_decay, schedule=schedule,
+                                     test_size=test_size, seed=seed, device=str(device), dtype=str(dtype)))
 
 
 from validation.causal_probes import (  # noqa: E402  (re-exported: the public names of this paper)
