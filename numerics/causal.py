@@ -28,7 +28,7 @@ from numerics.causal_graphs import (
     validate_parent_lists,
     validate_parents,
 )
-from numerics.laws import make_rng
+from numerics.seeds import make_rng
 
 __all__ = list(_graph_names) + [
     "sample_dirichlet",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.laws import make_rng
+from numerics.seeds import make_rng
 
 __all__ = [
     "check_S",

@@ -11,19 +11,7 @@ import sympy as sp
 
 from theory.laws import FullOne, Gaussian, Law, Rademacher, SparseAxis, Sphere, Uniform, as_law
 
-__all__ = ["as_law", "law_scale", "make_rng", "sample"]
-
-
-def make_rng(seed=None, rng=None) -> np.random.Generator:
-    """The generator to draw from: ``rng`` if given, else ``default_rng(seed)``."""
-    if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        return rng
-    if seed is None:
-        raise ValueError("seed must be an int (or pass rng=Generator); global randomness is not used")
-    return np.random.default_rng(seed)
-
+__all__ = ["law_scale", "sample"]
 
 
 def law_scale(law: Law) -> float:

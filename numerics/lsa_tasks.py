@@ -15,7 +15,9 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
-from numerics.laws import as_law, make_rng, sample
+from numerics.laws import sample
+from numerics.seeds import make_rng
+from theory.laws import as_law
 from theory.laws import Uniform
 
 __all__ = ["LSATasks", "OOD_DISTRIBUTIONS", "sample_tasks", "sample_ood_tasks", "build_tokens"]

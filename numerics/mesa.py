@@ -14,7 +14,9 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import solve_ivp
 
-from numerics.laws import as_law, make_rng, sample
+from numerics.laws import sample
+from numerics.seeds import make_rng
+from theory.laws import as_law
 from numerics.mesa_model import (_int_at_least, empirical_loss_and_grad, exact_grid_size,
                                  phase_grid_loss_and_grad, predict, red_params, sequence_losses,
                                  x1_quadrature)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.laws import as_law, law_scale
+from numerics.laws import law_scale
+from theory.laws import as_law
 from theory import mesa as tm
 from theory.laws import FullOne, Gaussian, Rademacher, SparseAxis, Sphere, Uniform
 

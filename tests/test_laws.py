@@ -9,7 +9,9 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.laws import as_law, make_rng, sample
+from numerics.laws import sample
+from numerics.seeds import make_rng
+from theory.laws import as_law
 from theory.laws import (
     FullOne,
     Gaussian,

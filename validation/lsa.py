@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from numerics.lsa import fit_gdpp, sample_tasks
-from numerics.laws import as_law
+from theory.laws import as_law
 from theory.lsa import one_step_loss, optimal_step_size
 from validation.lsa_analysis import (
     Evaluator,

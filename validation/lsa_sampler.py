@@ -13,7 +13,8 @@ import math
 
 import torch
 
-from numerics.laws import as_law, law_scale
+from numerics.laws import law_scale
+from theory.laws import as_law
 
 __all__ = ["TaskSampler", "sample_task_tokens"]
 

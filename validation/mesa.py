@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from numerics.laws import as_law, law_scale
+from numerics.laws import law_scale
+from theory.laws import as_law
 from validation.mesa_data import _int, dataset, grid_data, scalar_manifold_fit
 from validation.mesa_model import (DTYPE, ARData, ar_loss_and_grad, ar_predictions, loop_predictions, paper_layout,
                                    prefix_predictions)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from numerics.laws import as_law, law_scale
+from numerics.laws import law_scale
+from theory.laws import as_law
 from numerics.mesa import sample_starts, x1_quadrature
 from theory.laws import Sphere
 from validation.mesa_model import DTYPE, ARData, _prepared, ar_predictions
