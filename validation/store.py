@@ -31,12 +31,14 @@ import hashlib
 import importlib
 import importlib.metadata
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["RunConfig", "RunStore", "run", "use_store", "current_store", "package_version"]
+__all__ = ["RunConfig", "RunStore", "run", "run_many", "use_store", "current_store", "package_version"]
 
 log = logging.getLogger("icl_theory.runs")
 
@@ -117,6 +119,7 @@ class RunStore:
         self.trained = 0
         self.reused = 0
         self._results: dict[RunConfig, Any] = {}
+        self._lock = threading.Lock()  # guards _results and the counters (run_many uses threads)
         self._cached = None
         if self.location is not None:
             import joblib
@@ -129,21 +132,38 @@ class RunStore:
         """The result of ``config``: stored if it ran before, else trained now and stored."""
         if not isinstance(config, RunConfig):
             raise TypeError(f"config must be a validation.store.RunConfig, got {type(config).__name__}")
-        if config in self._results:
-            self.reused += 1
-            log.info("reused %s", config.name)
-            return self._results[config]
+        with self._lock:
+            if config in self._results:
+                self.reused += 1
+                log.info("reused %s", config.name)
+                return self._results[config]
         if self._cached is not None and not self.fresh and self._cached.check_call_in_cache(config):
             result = self._cached(config)
-            self.reused += 1
-            log.info("reused %s (from %s)", config.name, self.location)
+            outcome = "reused %s (from %s)", (config.name, self.location)
         else:
             started = time.perf_counter()
             result = self._cached.call(config)[0] if self._cached is not None else _execute(config)
-            self.trained += 1
-            log.info("trained %s in %.1f s", config.name, time.perf_counter() - started)
-        self._results[config] = result
+            outcome = "trained %s in %.1f s", (config.name, time.perf_counter() - started)
+        with self._lock:
+            if outcome[0].startswith("reused"):
+                self.reused += 1
+            else:
+                self.trained += 1
+            self._results[config] = result
+        log.info(outcome[0], *outcome[1])
         return result
+
+    def run_many(self, configs, *, workers: int = 1) -> list:
+        """The results of ``configs`` in order; the distinct ones not yet stored run on up to
+        ``workers`` threads side by side (torch releases the GIL in its kernels)."""
+        configs = list(configs)
+        distinct = list(dict.fromkeys(configs))
+        if workers > 1 and len(distinct) > 1:
+            with ThreadPoolExecutor(min(workers, len(distinct)), thread_name_prefix="run") as pool:
+                results = dict(zip(distinct, pool.map(self.run, distinct)))
+        else:
+            results = {c: self.run(c) for c in distinct}
+        return [results[c] for c in configs]
 
     def __contains__(self, config: RunConfig) -> bool:
         if config in self._results:
@@ -173,3 +193,8 @@ def use_store(location: str | Path | None = None, *, fresh: bool = False):
 def run(config: RunConfig):
     """``current_store().run(config)``: the one way checks and figures obtain a trained model."""
     return current_store().run(config)
+
+
+def run_many(configs, *, workers: int = 1) -> list:
+    """``current_store().run_many(configs, workers=workers)``."""
+    return current_store().run_many(configs, workers=workers)
