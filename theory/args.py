@@ -1,6 +1,11 @@
 """Argument checks shared by every layer: one helper per meaning, each raising ``ValueError`` (or
 ``TypeError`` for a wrong kind) whose message names the argument and the accepted range.
 
+Every helper raises :class:`ArgumentError`, a ``ValueError`` that marks a bad argument (as opposed
+to a bug): the command line reports it as one ``error:`` line and exit status 2, and shows any other
+exception with its traceback. Library code that refuses an argument outside these helpers raises
+``ArgumentError`` too.
+
 Public functions check their arguments once, at the entry point, with these helpers, and pass
 down values that are already valid. The numeric helpers (``integer``, ``real``, ``positive``,
 ``nonnegative``, ``seed``, ``choice``) return plain Python values; the symbolic ones
@@ -14,11 +19,11 @@ Examples
 >>> integer(0, "d", minimum=1)
 Traceback (most recent call last):
 ...
-ValueError: d must be an integer >= 1, got 0
+theory.args.ArgumentError: d must be an integer >= 1, got 0
 >>> positive(float("nan"), "lr")
 Traceback (most recent call last):
 ...
-ValueError: lr must be a finite number > 0, got nan
+theory.args.ArgumentError: lr must be a finite number > 0, got nan
 """
 from __future__ import annotations
 
@@ -27,8 +32,17 @@ import numbers
 
 import sympy as sp
 
-__all__ = ["integer", "real", "positive", "nonnegative", "seed", "choice", "symbolic_integer",
+__all__ = ["ArgumentError", "ArgumentKindError", "integer", "real", "positive", "nonnegative", "seed", "choice", "symbolic_integer",
            "symbolic_positive"]
+
+
+class ArgumentError(ValueError):
+    """A bad argument: its message names the argument and the accepted range."""
+
+
+class ArgumentKindError(ArgumentError, TypeError):
+    """An argument of the wrong kind (a string where a number belongs): both a ``ValueError`` and the
+    ``TypeError`` that Python raises for a wrong kind."""
 
 
 def integer(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -40,10 +54,10 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     bounds = ("" if minimum is None else f" >= {minimum}") + (
         "" if maximum is None else f"{' and' if minimum is not None else ''} <= {maximum}")
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, sp.Integer)):
-        raise ValueError(f"{name} must be an integer{bounds}, got {value!r}")
+        raise ArgumentError(f"{name} must be an integer{bounds}, got {value!r}")
     value = int(value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be an integer{bounds}, got {value!r}")
+        raise ArgumentError(f"{name} must be an integer{bounds}, got {value!r}")
     return value
 
 
@@ -55,11 +69,11 @@ def real(value, name: str, *, low: float | None = None, low_open: bool = False,
     else:
         bounds = f" {'>' if low_open else '>='} {low:g}" + ("" if high is None else f" and <= {high:g}")
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, sp.Number)):
-        raise ValueError(f"{name} must be a finite number{bounds}, got {value!r}")
+        raise ArgumentError(f"{name} must be a finite number{bounds}, got {value!r}")
     value = float(value)
     if (not math.isfinite(value) or (low is not None and (value <= low if low_open else value < low))
             or (high is not None and value > high)):
-        raise ValueError(f"{name} must be a finite number{bounds}, got {value!r}")
+        raise ArgumentError(f"{name} must be a finite number{bounds}, got {value!r}")
     return value
 
 
@@ -82,19 +96,19 @@ def choice(value, name: str, options) -> object:
     """``value`` if it is one of ``options``, else ``ValueError`` listing them."""
     options = tuple(options)
     if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+        raise ArgumentError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
     return value
 
 
 def _sympify(value, name: str) -> sp.Expr:
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or a sympy expression, got {value!r}")
+        raise ArgumentKindError(f"{name} must be a number or a sympy expression, got {value!r}")
     try:
         expr = sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value)
     except (sp.SympifyError, TypeError, SyntaxError) as exc:
-        raise TypeError(f"{name} must be a number or a sympy expression, got {value!r}") from exc
+        raise ArgumentKindError(f"{name} must be a number or a sympy expression, got {value!r}") from exc
     if not isinstance(expr, sp.Expr) or expr.has(sp.nan, sp.zoo) or expr.is_real is False:
-        raise ValueError(f"{name} must be a real number or a real sympy expression, got {value!r}")
+        raise ArgumentError(f"{name} must be a real number or a real sympy expression, got {value!r}")
     return expr
 
 
@@ -106,11 +120,11 @@ def symbolic_integer(value, name: str, minimum: int, *, allow_oo: bool = False) 
         return expr
     if expr.is_number:
         if expr.is_infinite or not expr.is_integer or expr < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}"
+            raise ArgumentError(f"{name} must be an integer >= {minimum}"
                              f"{' or oo' if allow_oo else ''}, got {value!r}")
         return sp.Integer(expr)
     if expr.is_integer is False or (expr - minimum).is_negative:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return expr
 
 
@@ -118,5 +132,5 @@ def symbolic_positive(value, name: str) -> sp.Expr:
     """A number > 0 (exact: a float becomes the rational it spells) or a positive expression."""
     expr = _sympify(value, name)
     if expr.is_positive is False or (expr.is_number and (expr.is_infinite or not expr.is_positive)):
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise ArgumentError(f"{name} must be > 0, got {value!r}")
     return expr

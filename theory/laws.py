@@ -29,6 +29,8 @@ from typing import Sequence
 
 import sympy as sp
 
+from theory.args import ArgumentError, ArgumentKindError, symbolic_positive
+
 __all__ = [
     "Law",
     "Gaussian",
@@ -44,29 +46,16 @@ __all__ = [
 ]
 
 
-def _positive(value, name: str) -> sp.Expr:
-    """Sympify a scale parameter and reject it when it is provably <= 0."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or a sympy expression, got {value!r}")
-    try:
-        expr = sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value)
-    except (sp.SympifyError, TypeError) as exc:
-        raise TypeError(f"{name} must be a number or a sympy expression, got {value!r}") from exc
-    if expr.is_real is False or expr.is_positive is False:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return expr
-
-
 def _check_powers(powers: Sequence[int], d) -> tuple[tuple[int, ...], sp.Expr]:
     d_expr = sp.sympify(d)
     if d_expr.is_number:
         if not d_expr.is_integer or d_expr < 1:
-            raise ValueError(f"d must be an integer >= 1, got {d}")
+            raise ArgumentError(f"d must be an integer >= 1, got {d}")
     powers = tuple(int(p) for p in powers)
     if any(p < 0 for p in powers):
-        raise ValueError(f"powers must be non-negative integers, got {powers}")
+        raise ArgumentError(f"powers must be non-negative integers, got {powers}")
     if d_expr.is_number and len(powers) > int(d_expr):
-        raise ValueError(f"powers has {len(powers)} entries, more than d = {d}")
+        raise ArgumentError(f"powers has {len(powers)} entries, more than d = {d}")
     return powers, d_expr
 
 
@@ -122,7 +111,7 @@ class Gaussian(Law):
     sigma: object = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "sigma", _positive(self.sigma, "sigma"))
+        object.__setattr__(self, "sigma", symbolic_positive(self.sigma, "sigma"))
 
     def moment(self, powers, d):
         return _iid(powers, d, lambda p: 0 if p % 2 else _double_factorial_odd(p) * self.sigma**p)
@@ -141,7 +130,7 @@ class Uniform(Law):
     half_width: object = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "half_width", _positive(self.half_width, "half_width"))
+        object.__setattr__(self, "half_width", symbolic_positive(self.half_width, "half_width"))
 
     def moment(self, powers, d):
         return _iid(powers, d, lambda p: 0 if p % 2 else self.half_width**p / (p + 1))
@@ -154,7 +143,7 @@ class Rademacher(Law):
     scale: object = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "scale", _positive(self.scale, "scale"))
+        object.__setattr__(self, "scale", symbolic_positive(self.scale, "scale"))
 
     def moment(self, powers, d):
         return _iid(powers, d, lambda p: 0 if p % 2 else self.scale**p)
@@ -176,7 +165,7 @@ class SparseAxis(Law):
     scale: object = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "scale", _positive(self.scale, "scale"))
+        object.__setattr__(self, "scale", symbolic_positive(self.scale, "scale"))
 
     def moment(self, powers, d):
         powers, d_expr = _check_powers(powers, d)
@@ -206,7 +195,7 @@ class Sphere(Law):
     radius: object = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "radius", _positive(self.radius, "radius"))
+        object.__setattr__(self, "radius", symbolic_positive(self.radius, "radius"))
 
     def moment(self, powers, d):
         powers, d_expr = _check_powers(powers, d)
@@ -230,7 +219,7 @@ class FullOne(Law):
     scale: object = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "scale", _positive(self.scale, "scale"))
+        object.__setattr__(self, "scale", symbolic_positive(self.scale, "scale"))
 
     def moment(self, powers, d):
         powers, _ = _check_powers(powers, d)
@@ -262,10 +251,10 @@ def parse_law(text: str) -> Law:
     Uniform(half_width=1/2)
     """
     if not isinstance(text, str):
-        raise TypeError(f"law must be a string such as 'gaussian(1)', got {text!r}")
+        raise ArgumentKindError(f"law must be a string such as 'gaussian(1)', got {text!r}")
     match = _SPELLING.match(text.lower())
     if match is None or match.group(1) not in LAWS:
-        raise ValueError(
+        raise ArgumentError(
             f"law must be one of {', '.join(n + '(x)' for n in LAWS)}, got {text!r}"
         )
     name, arg = match.groups()
@@ -274,9 +263,9 @@ def parse_law(text: str) -> Law:
     try:
         value = sp.nsimplify(sp.sympify(arg, rational=True), rational=True)
     except (sp.SympifyError, TypeError, SyntaxError) as exc:
-        raise ValueError(f"law argument must be a number or a symbol, got {arg!r} in {text!r}") from exc
+        raise ArgumentError(f"law argument must be a number or a symbol, got {arg!r} in {text!r}") from exc
     if not isinstance(value, sp.Expr):
-        raise ValueError(f"law takes one number or symbol, got {arg!r} in {text!r}")
+        raise ArgumentError(f"law takes one number or symbol, got {arg!r} in {text!r}")
     # a symbolic scale is a positive quantity: let sympy simplify |sigma| = sigma etc.
     value = value.subs({s: sp.Symbol(s.name, positive=True) for s in value.free_symbols})
     return LAWS[name](value)
@@ -288,7 +277,7 @@ def as_law(law) -> Law:
         return law
     if isinstance(law, str):
         return parse_law(law)
-    raise TypeError(f"law must be a theory.laws.Law or a string such as 'gaussian(1)', got {law!r}")
+    raise ArgumentKindError(f"law must be a theory.laws.Law or a string such as 'gaussian(1)', got {law!r}")
 
 
 def dirichlet_moment(alpha, exponents: Sequence[int]) -> sp.Expr:
@@ -304,10 +293,10 @@ def dirichlet_moment(alpha, exponents: Sequence[int]) -> sp.Expr:
     """
     exponents = tuple(int(n) for n in exponents)
     if len(exponents) < 1:
-        raise ValueError("exponents must have at least one entry (S >= 1)")
+        raise ArgumentError("exponents must have at least one entry (S >= 1)")
     if any(n < 0 for n in exponents):
-        raise ValueError(f"exponents must be non-negative integers, got {exponents}")
-    alpha = _positive(alpha, "alpha")
+        raise ArgumentError(f"exponents must be non-negative integers, got {exponents}")
+    alpha = symbolic_positive(alpha, "alpha")
     S = len(exponents)
     numerator = sp.Integer(1)
     for n in exponents:
