@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from theory.args import ArgumentError
+
 __all__ = [
     "atomic_path",
     "ensure_out_dir",
@@ -26,14 +28,14 @@ __all__ = [
 
 
 def ensure_out_dir(out) -> Path:
-    """Create ``out`` (and parents) and check it is writable; ``ValueError`` naming ``out`` if not."""
+    """Create ``out`` (and parents) and check it is writable; ``ArgumentError`` naming ``out`` if not."""
     path = Path(out)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"out must be a writable folder, cannot create {str(path)!r}: {exc.strerror}") from None
+        raise ArgumentError(f"out must be a writable folder, cannot create {str(path)!r}: {exc.strerror}") from None
     if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"out must be a writable folder, got {str(path)!r}")
+        raise ArgumentError(f"out must be a writable folder, got {str(path)!r}")
     return path
 
 

@@ -1,21 +1,34 @@
 """The ``icl-theory`` command line: ``derive``, ``check``, ``figures``, ``reproduce``.
 
 User errors (unknown names, bad values, an unwritable folder) print one line starting
-``error:`` and exit with status 2; failing theorem checks exit with status 1.
+``error:`` and exit with status 2: the command line validates what it reads before it calls the
+library, and the library marks a bad argument with ``theory.args.ArgumentError``. Any other
+exception is a bug: it shows its traceback and exits with status 1. Failing theorem checks exit
+with status 1.
+
+``check``, ``figures`` and ``reproduce`` print one line per finished check group, training run
+and figure (name, seconds, outcome) on standard error and into ``OUT/icl-theory.log``, also when
+the output is a file or a pipe; on a terminal a progress bar runs as well. Trained models come
+from the run store (``OUT/.runs``, or ``--store DIR``; ``--fresh`` retrains).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
+from theory.args import ArgumentError
+from validation import papers
+
 __all__ = ["main", "build_parser"]
 
-THEORY_MODULES = ("laws", "lsa", "mesa", "causal")
+log = logging.getLogger("icl_theory")
 
 
 class UserError(Exception):
@@ -31,13 +44,8 @@ class _Parser(argparse.ArgumentParser):
 def _theory_functions() -> dict[str, object]:
     """Every public function of the theory modules, keyed by ``module.name``."""
     out = {}
-    for mod_name in THEORY_MODULES:
-        try:
-            module = importlib.import_module(f"theory.{mod_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"theory.{mod_name}":
-                continue
-            raise
+    for mod_name in ("laws",) + tuple(p.model for p in papers.PAPERS):
+        module = importlib.import_module(f"theory.{mod_name}")
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if inspect.isfunction(obj):
@@ -64,11 +72,16 @@ def _parse_value(key: str, text: str):
     from theory.laws import parse_law
 
     if key == "law" or key.endswith("_law"):
-        return parse_law(text)
+        try:
+            return parse_law(text)
+        except ArgumentError as exc:
+            raise UserError(str(exc)) from None
     try:
         value = sp.sympify(text, locals=dict(_clash), rational=True)
     except (sp.SympifyError, SyntaxError, TypeError) as exc:
         raise UserError(f"{key} must be a number, a symbol or a list, got {text!r}") from exc
+    if isinstance(value, sp.Basic) and value.has(sp.nan, sp.zoo, -sp.oo):
+        raise UserError(f"{key} must be finite, got {text!r}")
     if isinstance(value, (list, tuple, sp.Tuple)):
         items = list(value)
         if items and all(isinstance(row, (list, tuple, sp.Tuple)) for row in items):
@@ -130,7 +143,10 @@ def _cmd_derive(ns) -> int:
         raise UserError("name is required (or --list)")
     full, fn = _find_function(ns.name)
     args, kwargs = _bind_arguments(fn, ns.args)
-    result = fn(*args, **kwargs)
+    try:
+        result = fn(*args, **kwargs)
+    except ArgumentError as exc:  # a bad value for the function; any other exception is a bug
+        raise UserError(str(exc)) from None
     numeric = _as_float(result)
     if ns.json:
         shown = {k: str(v) for k, v in zip(inspect.signature(fn).parameters, args)}
@@ -146,19 +162,7 @@ def _cmd_derive(ns) -> int:
     return 0
 
 
-# ----------------------------------------------------------------------------- check
-def _progress_iter(items, enabled, desc):
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, leave=False)
-
-
-def _show_progress(ns) -> bool:
-    return not ns.quiet and sys.stdout.isatty()
-
-
+# ----------------------------------------------------------------------------- progress, store
 def _format_table(results) -> str:
     header = ("paper", "claim", "theory", "measured", "tolerance", "pass")
     rows = [header] + [r.row() for r in results]
@@ -171,22 +175,112 @@ def _format_table(results) -> str:
     return "\n".join(lines)
 
 
-def _run_checks(paper: str, profile: str, show: bool):
-    from validation.checks import PAPER_MODULES, load_checks
+class _Progress:
+    """One line per finished unit on stderr (unless ``--quiet``) and in ``OUT/icl-theory.log``; a tqdm
+    bar over the units on a terminal."""
 
-    if paper != "all" and paper not in PAPER_MODULES:
-        raise UserError(f"paper must be one of {', '.join(PAPER_MODULES)} or 'all', got {paper!r}")
-    papers = list(PAPER_MODULES) if paper == "all" else [paper]
-    jobs = [(name, fn) for name in papers for fn in load_checks(name)]
-    results = []
-    for _, fn in _progress_iter(jobs, show, "checks"):
-        out = fn(profile)
-        results.extend(out if isinstance(out, (list, tuple)) else [out])
-    return results
+    def __init__(self, ns, total: int, desc: str):
+        self.bar = None
+        if not ns.quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, leave=False)
+
+    def line(self, text: str) -> None:
+        log.info(text)
+        if self.bar is not None:
+            self.bar.update(0)
+
+    def step(self, text: str) -> None:
+        self.line(text)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _LineHandler(logging.Handler):
+    """Writes each record as one line, through tqdm on a terminal so the bar stays intact."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+        self.started = time.perf_counter()
+
+    def emit(self, record):
+        text = f"[{time.perf_counter() - self.started:7.1f} s] {record.getMessage()}"
+        if self.stream.isatty():
+            from tqdm import tqdm
+
+            tqdm.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+
+@contextlib.contextmanager
+def _session(ns):
+    """The output folder, the log (stderr and OUT/icl-theory.log) and the run store of one command."""
+    from paper_figs.artifacts import ensure_out_dir
+    from validation.store import use_store
+
+    try:
+        out = ensure_out_dir(ns.out)
+        store_dir = ensure_out_dir(ns.store) if ns.store else out / ".runs"
+    except ArgumentError as exc:
+        raise UserError(str(exc)) from None
+    handlers = [logging.FileHandler(out / "icl-theory.log")]
+    handlers[0].setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    if not ns.quiet:
+        handlers.append(_LineHandler(sys.stderr))
+    root = logging.getLogger("icl_theory")
+    level = root.level
+    root.setLevel(logging.INFO)
+    for h in handlers:
+        root.addHandler(h)
+    try:
+        with use_store(store_dir, fresh=ns.fresh) as store:
+            log.info("icl-theory %s: %s (store %s)", ns.command, " ".join(sys.argv[1:]), store_dir)
+            yield out, store
+            log.info("runs: %d trained, %d reused from the store", store.trained, store.reused)
+    finally:
+        for h in handlers:
+            root.removeHandler(h)
+            h.close()
+        root.setLevel(level)
+
+
+def _selected_papers(paper: str) -> list[str]:
+    try:
+        papers.check_paper(paper, allow_all=True)
+    except ArgumentError as exc:
+        raise UserError(str(exc)) from None
+    return [p.key for p in papers.PAPERS] if paper == "all" else [paper]
+
+
+# ----------------------------------------------------------------------------- check
+def _run_checks(ns):
+    from validation.checks import load_checks, run_checks
+
+    keys = _selected_papers(ns.paper)
+    progress = _Progress(ns, sum(len(load_checks(k)) for k in keys), "checks")
+
+    def report(paper, group, rows, seconds):
+        failed = sum(not r.passed for r in rows)
+        outcome = "pass" if not failed else f"FAIL ({failed} of {len(rows)})"
+        progress.step(f"check {paper}:{group}: {len(rows)} rows, {outcome} ({seconds:.1f} s)")
+
+    try:
+        return [r for key in keys for r in run_checks(key, ns.profile, progress=report)]
+    finally:
+        progress.close()
 
 
 def _cmd_check(ns) -> int:
-    results = _run_checks(ns.paper, ns.profile, _show_progress(ns))
+    _selected_papers(ns.paper)
+    with _session(ns):
+        results = _run_checks(ns)
     if ns.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
@@ -197,24 +291,35 @@ def _cmd_check(ns) -> int:
 
 
 # ----------------------------------------------------------------------------- figures
-def _run_figures(paper, figure, profile, out, seed, show):
-    from paper_figs.artifacts import ensure_out_dir
-    from paper_figs.registry import PAPERS, resolve
+def _selected_figures(ns) -> list:
+    from paper_figs.registry import resolve
 
-    if paper != "all" and paper not in PAPERS:
-        raise UserError(f"paper must be one of {', '.join(PAPERS)} or 'all', got {paper!r}")
-    ensure_out_dir(out)
-    selected = resolve(paper, figure)
+    _selected_papers(ns.paper)
+    try:
+        return resolve(ns.paper, getattr(ns, "figure", None))
+    except ArgumentError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _run_figures(ns, out: Path, selected: list):
+    progress = _Progress(ns, len(selected), "figures")
     written = []
-    for paper_name, name, fn in _progress_iter(selected, show, "figures"):
-        started = time.perf_counter()
-        paths = fn(profile=profile, out=out, seed=seed)
-        written.append((paper_name, name, [Path(p) for p in paths], time.perf_counter() - started))
+    try:
+        for paper_name, name, fn in selected:
+            started = time.perf_counter()
+            paths = fn(profile=ns.profile, out=out, seed=ns.seed)
+            seconds = time.perf_counter() - started
+            written.append((paper_name, name, [Path(p) for p in paths], seconds))
+            progress.step(f"figure {paper_name}:{name}: {len(paths)} files ({seconds:.1f} s)")
+    finally:
+        progress.close()
     return written
 
 
 def _cmd_figures(ns) -> int:
-    written = _run_figures(ns.paper, ns.figure, ns.profile, ns.out, ns.seed, _show_progress(ns))
+    selected = _selected_figures(ns)
+    with _session(ns) as (out, _):
+        written = _run_figures(ns, out, selected)
     for paper, name, paths, seconds in written:
         print(f"{paper}:{name} ({seconds:.1f} s)")
         for p in paths:
@@ -226,12 +331,13 @@ def _cmd_figures(ns) -> int:
 def _cmd_reproduce(ns) -> int:
     from paper_figs.report import write_report
 
-    show = _show_progress(ns)
     started = time.perf_counter()
-    results = _run_checks(ns.paper, ns.profile, show)
-    written = _run_figures(ns.paper, None, ns.profile, ns.out, ns.seed, show)
-    report = write_report(Path(ns.out), results, written, profile=ns.profile,
-                          wall_time=time.perf_counter() - started)
+    selected = _selected_figures(ns)
+    with _session(ns) as (out, _):
+        results = _run_checks(ns)
+        written = _run_figures(ns, out, selected)
+        report = write_report(out, results, written, profile=ns.profile,
+                              wall_time=time.perf_counter() - started)
     print(_format_table(results))
     failed = sum(not r.passed for r in results)
     print(f"\n{len(results) - failed} passed, {failed} failed; "
@@ -241,16 +347,26 @@ def _cmd_reproduce(ns) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-PAPER_CHOICES = "vonoswald2023, zheng2024, nichani2024 or all"
+def _seed_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from validation.store import package_version
+
+    keys = [p.key for p in papers.PAPERS]
     parser = _Parser(
         prog="icl-theory",
-        description="Derive, check and plot the results of three papers on in-context learning: "
-        "von Oswald et al. 2023 (vonoswald2023), Zheng et al. 2024 (zheng2024), "
-        "Nichani, Damian, Lee 2024 (nichani2024).",
+        description="Derive, check and plot the results of the papers on in-context learning: "
+        + "; ".join(f"{p.title} ({p.key})" for p in papers.PAPERS) + ".",
     )
+    parser.add_argument("--version", action="version", version=f"icl-theory {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="{derive,check,figures,reproduce}", parser_class=_Parser)
 
     p = sub.add_parser("derive", help="print an exact result of the theory modules",
@@ -267,19 +383,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the functions that can be derived")
     p.set_defaults(run=_cmd_derive)
 
-    def common(p, out=True):
-        p.add_argument("--paper", default="all", help=f"one of {PAPER_CHOICES} (default all)")
+    def common(p, seed=True):
+        p.add_argument("--paper", default="all", help=f"one of {', '.join(keys)} or all (default all)")
         p.add_argument("--profile", default="quick", choices=("quick", "paper"),
                        help="quick: minutes on a laptop CPU; paper: the papers' own sizes")
-        p.add_argument("--quiet", action="store_true", help="no progress bars")
-        if out:
-            p.add_argument("--out", default="results", help="output folder (default ./results)")
-            p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        p.add_argument("--quiet", action="store_true", help="no progress lines or bars on the terminal "
+                       "(OUT/icl-theory.log is still written)")
+        p.add_argument("--out", default="results", help="output folder (default ./results)")
+        p.add_argument("--store", default=None, metavar="DIR",
+                       help="the run store: trained models by config (default OUT/.runs)")
+        p.add_argument("--fresh", action="store_true",
+                       help="retrain every run instead of reusing the store (the new results are stored)")
+        if seed:
+            p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("check", help="run the theorem checks and print the table",
                        description="Run the theorem checks of one paper or all; print claim, theory value, "
                        "measured value, tolerance and pass. Exit 1 if any check fails.")
-    common(p, out=False)
+    common(p, seed=False)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(run=_cmd_check)
 
@@ -306,12 +427,8 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         return ns.run(ns)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"error: {message}", file=sys.stderr)
+    except UserError as exc:  # only the user's mistakes; a library bug keeps its traceback (exit 1)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

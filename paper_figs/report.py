@@ -7,7 +7,7 @@ from pathlib import Path
 
 from paper_figs.artifacts import package_versions, write_json, write_text
 from paper_figs.errata import ERRATA
-from paper_figs.registry import PAPER_TITLES
+from validation import papers
 
 __all__ = ["write_report"]
 
@@ -42,9 +42,10 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
                      f"{'pass' if r.passed else '**FAIL**'} | {_escape(r.detail)} |")
     lines += ["", "## Figures", ""]
     current = None
+    titles = {p.key: p.title for p in papers.PAPERS}
     for paper, name, paths, seconds in written:
         if paper != current:
-            lines += [f"### {PAPER_TITLES.get(paper, paper)}", ""]
+            lines += [f"### {titles.get(paper, paper)}", ""]
             current = paper
         pngs = [p for p in paths if p.suffix == ".png"]
         lines.append(f"**{paper}:{name}** ({seconds:.1f} s)")

@@ -82,16 +82,26 @@ def test_console_script_runs_as_a_process(tmp_path):
     assert proc.stdout == ""
 
 
+TRAINED = []  # the configs the fake trainer below really trained
+
+
+def fake_trainer(*, x: int, seed: int = 0) -> dict:
+    """A stand-in training run for the store tests: records that it ran."""
+    TRAINED.append((x, seed))
+    return {"x": x, "seed": seed, "value": x * x + seed}
+
+
 @pytest.fixture
 def fake_paper(monkeypatch):
-    """A stand-in paper with one passing check, one failing check and one figure."""
+    """A stand-in paper with one passing check, one failing check and one figure that trains a run."""
     import types
 
-    import validation.checks as checks
-    from paper_figs import registry
+    from validation import papers
     from validation.checks import compare
+    from validation.store import RunConfig, run as run_config
 
-    module = types.ModuleType("fake_paper_for_tests")
+    checks = types.ModuleType("validation.checks.fake")
+    figures = types.ModuleType("paper_figs.fake")
 
     def good(profile):
         return compare("fake", "one plus one is two", 2, 1 + 1, 0.0, detail="exact")
@@ -103,25 +113,27 @@ def fake_paper(monkeypatch):
         from paper_figs.artifacts import save_figure
         from paper_figs.style import THEORY, figure_style
 
+        result = run_config(RunConfig.of(fake_trainer, x=3, seed=seed))
         with figure_style() as plt:
             fig, ax = plt.subplots(figsize=(2, 2))
-            ax.plot([0, 1], [0, 1], **THEORY)
+            ax.plot([0, 1], [0, result["value"]], **THEORY)
             return save_figure(fig, out, "fake", "demo", arrays={"x": [0, 1]}, config={"profile": profile})
 
-    module.CHECKS = [good]
-    module.FIGURES = {"demo": fig_demo}
-    monkeypatch.setitem(sys.modules, "fake_paper_for_tests", module)
-    monkeypatch.setattr(checks, "PAPER_MODULES", {"fake": "fake_paper_for_tests"})
-    monkeypatch.setattr(registry, "PAPERS", {"fake": "fake_paper_for_tests"})
-    return module, bad
+    checks.CHECKS = [good]
+    figures.FIGURES = {"demo": fig_demo}
+    monkeypatch.setitem(sys.modules, "validation.checks.fake", checks)
+    monkeypatch.setitem(sys.modules, "paper_figs.fake", figures)
+    monkeypatch.setattr(papers, "PAPERS", (papers.Paper("fake", "A stand-in paper", "lsa"),))
+    TRAINED.clear()
+    return checks, bad
 
 
-def test_check_prints_the_table_and_exits_1_on_failure(capsys, fake_paper):
+def test_check_prints_the_table_and_exits_1_on_failure(capsys, fake_paper, tmp_path):
     module, bad = fake_paper
-    code, out, _ = run(capsys, "check", "--paper", "fake")
+    code, out, _ = run(capsys, "check", "--paper", "fake", "--out", str(tmp_path))
     assert code == 0 and "one plus one is two" in out and "1 passed, 0 failed" in out
     module.CHECKS.append(bad)
-    code, out, _ = run(capsys, "check", "--paper", "all", "--json")
+    code, out, _ = run(capsys, "check", "--paper", "all", "--json", "--out", str(tmp_path))
     assert code == 1
     rows = json.loads(out)
     assert [r["passed"] for r in rows] == [True, False]
@@ -136,8 +148,59 @@ def test_reproduce_writes_figures_and_a_report(capsys, fake_paper, tmp_path):
     assert "one plus one is two" in report and "![fake demo](fake/demo.png)" in report
     assert "## Errata" in report
     assert json.loads((tmp_path / "checks.json").read_text())[0]["passed"] is True
-    # no temporary files are left behind by the atomic writes
-    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]
+    # no temporary files are left behind by the atomic writes (the run store keeps its own files)
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file() and ".runs" not in p.parts]
+
+
+def test_progress_lines_reach_a_pipe_and_the_log_file(capsys, fake_paper, tmp_path):
+    """With stderr not a terminal (a pipe, a file), each finished check group, training run and
+    figure still prints one line, and the same lines land in OUT/icl-theory.log."""
+    code, _, err = run(capsys, "reproduce", "--paper", "fake", "--out", str(tmp_path))
+    assert code == 0
+    for needle in ("check fake:good: 1 rows, pass", "trained fake_trainer(seed=0, x=3)",
+                   "figure fake:demo: 4 files", "runs: 1 trained, 0 reused"):
+        assert needle in err, err
+        assert needle in (tmp_path / "icl-theory.log").read_text()
+    code, _, err = run(capsys, "check", "--paper", "fake", "--out", str(tmp_path), "--quiet")
+    assert code == 0 and err == ""
+
+
+def test_a_second_figures_run_trains_nothing_and_fresh_retrains(capsys, fake_paper, tmp_path):
+    """The run store persists across commands: the same figure, profile and seed reuses the stored
+    run (the trainer is not called again); another seed is another config; --fresh retrains."""
+    argv = ["figures", "--paper", "fake", "--out", str(tmp_path), "--quiet"]
+    assert run(capsys, *argv)[0] == 0 and TRAINED == [(3, 0)]
+    assert run(capsys, *argv)[0] == 0 and TRAINED == [(3, 0)]
+    assert run(capsys, *argv, "--seed", "1")[0] == 0 and TRAINED == [(3, 0), (3, 1)]
+    assert run(capsys, *argv, "--fresh")[0] == 0 and TRAINED == [(3, 0), (3, 1), (3, 0)]
+    store = tmp_path / "elsewhere"
+    assert run(capsys, *argv, "--store", str(store))[0] == 0 and TRAINED[-1] == (3, 0) and len(TRAINED) == 4
+    assert store.is_dir() and any(store.rglob("output.pkl"))
+
+
+def test_a_library_bug_is_not_reported_as_a_user_mistake(capsys, fake_paper, tmp_path):
+    """A ValueError raised inside the library (not an ArgumentError) propagates with its traceback
+    (exit status 1 from the interpreter), instead of the user's `error:` line and status 2."""
+    module, _ = fake_paper
+
+    def buggy(profile):
+        raise ValueError("an internal inconsistency")
+
+    module.CHECKS.append(buggy)
+    with pytest.raises(ValueError, match="internal inconsistency"):
+        main(["check", "--paper", "fake", "--out", str(tmp_path), "--quiet"])
+
+
+def test_version_and_non_finite_numbers(capsys):
+    from validation.store import package_version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    out, _ = capsys.readouterr()
+    assert exit_info.value.code == 0 and out.strip() == f"icl-theory {package_version()}"
+    for bad in ("eta=nan", "eta=zoo", "eta=-oo"):
+        code, out, err = run(capsys, "derive", "one_step_loss", bad, "d=3", "N=5", "law=gaussian(1)")
+        assert code == 2 and err.startswith("error: eta must be finite") and out == "", err
 
 
 def test_an_interrupted_write_leaves_neither_a_partial_file_nor_a_temporary(tmp_path):

@@ -19,7 +19,9 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-__all__ = ["Paper", "PAPERS", "PAPER_KEYS", "paper", "check_paper"]
+from theory.args import choice
+
+__all__ = ["Paper", "PAPERS", "paper", "check_paper"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,6 @@ PAPERS = (
     Paper("nichani2024", "Nichani, Damian, Lee 2024, How Transformers Learn Causal Structure with Gradient "
           "Descent", "causal"),
 )
-PAPER_KEYS = tuple(p.key for p in PAPERS)
 
 
 def _missing(name: str) -> bool:
@@ -63,15 +64,14 @@ def _verify() -> None:
 
 def check_paper(key, *, allow_all: bool = False) -> str:
     """``key`` if it names a registered paper (or is ``"all"`` when ``allow_all``), else ``ValueError``."""
-    options = PAPER_KEYS + (("all",) if allow_all else ())
-    if key not in options:
-        raise ValueError(f"paper must be one of {', '.join(options)}, got {key!r}")
-    return key
+    keys = tuple(p.key for p in PAPERS)
+    return choice(key, "paper", keys + (("all",) if allow_all else ()))
 
 
 def paper(key: str) -> Paper:
     """The row of ``key``."""
-    return PAPERS[PAPER_KEYS.index(check_paper(key))]
+    check_paper(key)
+    return next(p for p in PAPERS if p.key == key)
 
 
 _verify()

@@ -1,22 +1,18 @@
 """Theorem checks: each compares a theory value with a measured one under an argued tolerance.
 
-Each paper has a module here (``lsa``, ``mesa``, ``causal``) with a list ``CHECKS`` of
-functions ``fn(profile) -> CheckResult`` (``profile`` is ``"quick"`` or ``"paper"``).
+Each paper of :mod:`validation.papers` has a module here, ``validation.checks.<paper key>``, with a
+list ``CHECKS`` of check groups ``fn(profile) -> CheckResult | list[CheckResult]`` (``profile`` is
+``"quick"`` or ``"paper"``).
 ``icl-theory check`` runs them and prints the table; the tests assert ``result.passed``.
 """
 from __future__ import annotations
 
 import importlib
 import math
+import time
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "PAPER_MODULES", "check_profile", "compare", "exceeds", "load_checks", "run_checks"]
-
-PAPER_MODULES = {
-    "vonoswald2023": "validation.checks.lsa",
-    "zheng2024": "validation.checks.mesa",
-    "nichani2024": "validation.checks.causal",
-}
+__all__ = ["CheckResult", "check_profile", "compare", "exceeds", "load_checks", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -66,26 +62,35 @@ def exceeds(paper: str, claim: str, baseline: float, measured: float, margin: fl
 
 def check_profile(profile: str) -> str:
     """``profile`` itself if it is ``"quick"`` or ``"paper"``, else ``ValueError`` naming it."""
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    return profile
+    from theory.args import choice
+
+    return choice(profile, "profile", ("quick", "paper"))
 
 
 def load_checks(paper: str) -> list:
-    if paper not in PAPER_MODULES:
-        raise ValueError(f"paper must be one of {', '.join(PAPER_MODULES)} or 'all', got {paper!r}")
-    return list(importlib.import_module(PAPER_MODULES[paper]).CHECKS)
+    """The check groups of one paper, from ``validation.checks.<paper>``."""
+    from validation import papers
+
+    return list(importlib.import_module(papers.paper(paper).modules["checks"]).CHECKS)
 
 
 def run_checks(paper: str = "all", profile: str = "quick", progress=None) -> list[CheckResult]:
-    """Run the checks of one paper (or ``"all"``) and return their results."""
+    """Run the check groups of one paper (or ``"all"``) and return their rows in order.
+
+    ``progress(paper, group, rows, seconds)`` is called after each group (a function of the paper's
+    ``CHECKS``) with the rows it produced.
+    """
+    from validation import papers
+
     check_profile(profile)
-    papers = list(PAPER_MODULES) if paper == "all" else [paper]
+    keys = [p.key for p in papers.PAPERS] if papers.check_paper(paper, allow_all=True) == "all" else [paper]
     results = []
-    for name in papers:
-        for fn in load_checks(name):
+    for key in keys:
+        for fn in load_checks(key):
+            started = time.perf_counter()
             out = fn(profile)
-            results.extend(out if isinstance(out, (list, tuple)) else [out])
+            rows = list(out) if isinstance(out, (list, tuple)) else [out]
+            results.extend(rows)
             if progress is not None:
-                progress(results[-1])
+                progress(key, fn.__name__, rows, time.perf_counter() - started)
     return results
