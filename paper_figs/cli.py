@@ -164,7 +164,7 @@ def _cmd_derive(ns) -> int:
 
 # ----------------------------------------------------------------------------- progress, store
 def _format_table(results) -> str:
-    header = ("paper", "claim", "theory", "measured", "tolerance", "pass")
+    header = ("paper", "claim", "source", "theory", "measured", "tolerance", "pass")
     rows = [header] + [r.row() for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []

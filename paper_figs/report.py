@@ -33,12 +33,12 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
         "",
         "## Theorem checks",
         "",
-        "| paper | claim | theory | measured | tolerance | pass | how the tolerance is argued |",
-        "|---|---|---|---|---|---|---|",
+        "| paper | claim | source | theory | measured | tolerance | pass | how the tolerance is argued |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        paper, claim, theory, measured, tol, ok = r.row()
-        lines.append(f"| {paper} | {_escape(claim)} | {theory} | {measured} | {tol} | "
+        paper, claim, source, theory, measured, tol, ok = r.row()
+        lines.append(f"| {paper} | {_escape(claim)} | {source} | {theory} | {measured} | {tol} | "
                      f"{'pass' if r.passed else '**FAIL**'} | {_escape(r.detail)} |")
     lines += ["", "## Figures", ""]
     current = None

@@ -227,7 +227,7 @@ def test_check_results_two_sided_one_sided_and_nan():
     assert not compare("p", "c", 0.0, float("nan"), 1.0).passed
     assert exceeds("p", "c", 0.0, 0.2, 0.1).passed and not exceeds("p", "c", 0.0, 0.1, 0.1).passed
     assert not exceeds("p", "c", 0.0, float("nan"), 0.1).passed
-    assert exceeds("p", "c", 0.0, 0.2, 0.1).row()[4] == "> theory + 0.1"
+    assert exceeds("p", "c", 0.0, 0.2, 0.1).row()[5] == "> theory + 0.1"
 
 
 def test_readme_lists_every_erratum_and_the_quickstart_ci_runs():

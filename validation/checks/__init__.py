@@ -12,12 +12,17 @@ import math
 import time
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "check_profile", "compare", "exceeds", "load_checks", "run_checks"]
+__all__ = ["CheckResult", "SOURCES", "check_profile", "compare", "exceeds", "load_checks", "run_checks"]
+
+
+#: where a claim comes from (../shared/CONVENTIONS.md): read in the paper's text, the authors' released
+#: code, derived and checked here, or a result the paper states whose exact form we rebuilt
+SOURCES = ("paper", "code", "derived", "reconstructed")
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One row of the check table."""
+    """One row of the check table; ``source`` says where its claim comes from (one of ``SOURCES``)."""
 
     paper: str
     claim: str
@@ -30,6 +35,11 @@ class CheckResult:
     #: "=": |measured - theory| <= tolerance; ">": measured > theory + tolerance (a one-sided claim
     #: such as "beats GD by more than 5 SE"); "<": measured < theory - tolerance
     relation: str = "="
+    source: str = ""
+
+    def __post_init__(self):
+        if self.source not in SOURCES + ("",):
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
 
     def row(self) -> tuple[str, ...]:
         tol = f"{100 * self.tolerance:.3g} % rel" if self.relative else f"{self.tolerance:.3g}"
@@ -39,25 +49,25 @@ class CheckResult:
             tol = f"< theory - {tol}"
         else:
             tol = f"+- {tol}"
-        return (self.paper, self.claim, f"{self.theory:.6g}", f"{self.measured:.6g}",
+        return (self.paper, self.claim, self.source, f"{self.theory:.6g}", f"{self.measured:.6g}",
                 tol, "pass" if self.passed else "FAIL")
 
 
 def compare(paper: str, claim: str, theory: float, measured: float, tolerance: float, *,
-            relative: bool = False, detail: str = "") -> CheckResult:
+            relative: bool = False, detail: str = "", source: str = "") -> CheckResult:
     """|measured - theory| <= tolerance (times |theory| when ``relative``)."""
     theory, measured, tolerance = float(theory), float(measured), float(tolerance)
     bound = tolerance * abs(theory) if relative else tolerance
     ok = math.isfinite(measured) and abs(measured - theory) <= bound
-    return CheckResult(paper, claim, theory, measured, tolerance, ok, detail, relative)
+    return CheckResult(paper, claim, theory, measured, tolerance, ok, detail, relative, source=source)
 
 
 def exceeds(paper: str, claim: str, baseline: float, measured: float, margin: float, *,
-            detail: str = "") -> CheckResult:
+            detail: str = "", source: str = "") -> CheckResult:
     """A one-sided claim: measured > baseline + margin (e.g. a difference above 5 standard errors)."""
     baseline, measured, margin = float(baseline), float(measured), float(margin)
     ok = math.isfinite(measured) and measured > baseline + margin
-    return CheckResult(paper, claim, baseline, measured, margin, ok, detail, False, ">")
+    return CheckResult(paper, claim, baseline, measured, margin, ok, detail, False, ">", source)
 
 
 def check_profile(profile: str) -> str:
