@@ -6,14 +6,10 @@ import os
 from pathlib import Path
 
 from paper_figs.artifacts import package_versions, write_json, write_text
-from paper_figs.errata import ERRATA
+from paper_figs.errata import ERRATA, errata_row, markdown_cell
 from validation import papers
 
 __all__ = ["write_report"]
-
-
-def _escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def write_report(out: Path, results, written, *, profile: str, wall_time: float) -> Path:
@@ -29,7 +25,7 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
         + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + ".",
         "",
         f"**{len(results) - len(failed)} of {len(results)} theorem checks pass.**"
-        + ("" if not failed else " Failing: " + "; ".join(_escape(r.claim) for r in failed) + "."),
+        + ("" if not failed else " Failing: " + "; ".join(markdown_cell(r.claim) for r in failed) + "."),
         "",
         "## Theorem checks",
         "",
@@ -38,8 +34,8 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
     ]
     for r in results:
         paper, claim, source, theory, measured, tol, ok = r.row()
-        lines.append(f"| {paper} | {_escape(claim)} | {source} | {theory} | {measured} | {tol} | "
-                     f"{'pass' if r.passed else '**FAIL**'} | {_escape(r.detail)} |")
+        lines.append(f"| {paper} | {markdown_cell(claim)} | {source} | {theory} | {measured} | {tol} | "
+                     f"{'pass' if r.passed else '**FAIL**'} | {markdown_cell(r.detail)} |")
     lines += ["", "## Figures", ""]
     current = None
     titles = {p.key: p.title for p in papers.PAPERS}
@@ -55,11 +51,10 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
             lines.append(f"![{paper} {name}]({rel})")
             lines.append("")
     lines += ["## Errata: where the papers and their code disagree", "",
-              "| paper | item | the paper says | what holds (code, derivation) | shown by |",
-              "|---|---|---|---|---|"]
+              "| paper | item | the paper says | read in | what holds (code, derivation) | our inference | shown by |",
+              "|---|---|---|---|---|---|---|"]
     for e in ERRATA:
-        lines.append(f"| {e['paper']} | {_escape(e['item'])} | {_escape(e['paper_says'])} | "
-                     f"{_escape(e['holds'])} | {_escape(e['shown_by'])} |")
+        lines.append(errata_row(e))
     lines.append("")
     write_json(out / "checks.json", [r.__dict__ for r in results])
     return write_text(out / "REPORT.md", "\n".join(lines))

@@ -231,15 +231,17 @@ def test_check_results_two_sided_one_sided_and_nan():
 
 
 def test_readme_lists_every_erratum_and_the_quickstart_ci_runs():
-    """The README's errata table is the list in paper_figs/errata.py; .ci/run reads its quickstart."""
+    """The README's errata table is the list in paper_figs/errata.py, row for row; every erratum says
+    where the paper's side was read and names its evidence; .ci/run reads the README's quickstart."""
     from pathlib import Path
 
-    from paper_figs.errata import ERRATA
+    from paper_figs.errata import ERRATA, SAID_IN, errata_row
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text()
     for e in ERRATA:
-        assert e["item"].replace("|", "\\|") in readme, e["item"]
+        assert errata_row(e) in readme.splitlines(), e["item"]
+        assert e["said_in"] in SAID_IN and e["shown_by"].strip() and e["holds"].strip(), e["item"]
     assert "<!-- quickstart:install -->" in readme and "<!-- quickstart:test -->" in readme
     assert "quickstart:install" in (root / ".ci" / "run").read_text()
 
