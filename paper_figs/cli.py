@@ -241,7 +241,7 @@ def _session(ns):
         root.addHandler(h)
     try:
         with use_store(store_dir, fresh=ns.fresh) as store:
-            log.info("icl-theory %s: %s (store %s)", ns.command, " ".join(sys.argv[1:]), store_dir)
+            log.info("icl-theory %s (store %s)", " ".join(ns.argv), store_dir)
             yield out, store
             log.info("runs: %d trained, %d reused from the store", store.trained, store.reused)
     finally:
@@ -272,7 +272,8 @@ def _run_checks(ns):
         progress.step(f"check {paper}:{group}: {len(rows)} rows, {outcome} ({seconds:.1f} s)")
 
     try:
-        return [r for key in keys for r in run_checks(key, ns.profile, progress=report)]
+        return [r for key in keys for r in run_checks(key, ns.profile, progress=report, seed=ns.seed,
+                                                      claim=getattr(ns, "claim", None))]
     finally:
         progress.close()
 
@@ -281,6 +282,8 @@ def _cmd_check(ns) -> int:
     _selected_papers(ns.paper)
     with _session(ns):
         results = _run_checks(ns)
+    if ns.claim is not None and not results:
+        raise UserError(f"claim: no check of --paper {ns.paper} has a claim containing {ns.claim!r}")
     if ns.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
@@ -302,6 +305,11 @@ def _selected_figures(ns) -> list:
 
 
 def _run_figures(ns, out: Path, selected: list):
+    """Draw each selected figure, then assert its claim from its own arrays (its companion check).
+
+    Returns ``(paper, name, paths, seconds, rows)`` per figure."""
+    from paper_figs.registry import check_figure
+
     progress = _Progress(ns, len(selected), "figures")
     written = []
     try:
@@ -309,8 +317,12 @@ def _run_figures(ns, out: Path, selected: list):
             started = time.perf_counter()
             paths = fn(profile=ns.profile, out=out, seed=ns.seed)
             seconds = time.perf_counter() - started
-            written.append((paper_name, name, [Path(p) for p in paths], seconds))
-            progress.step(f"figure {paper_name}:{name}: {len(paths)} files ({seconds:.1f} s)")
+            rows = check_figure(paper_name, name, out)
+            failed = sum(not r.passed for r in rows)
+            claim = ("" if not rows else f", claim {'pass' if not failed else 'FAIL'} "
+                     f"({len(rows) - failed} of {len(rows)} rows)")
+            written.append((paper_name, name, [Path(p) for p in paths], seconds, rows))
+            progress.step(f"figure {paper_name}:{name}: {len(paths)} files ({seconds:.1f} s){claim}")
     finally:
         progress.close()
     return written
@@ -320,11 +332,13 @@ def _cmd_figures(ns) -> int:
     selected = _selected_figures(ns)
     with _session(ns) as (out, _):
         written = _run_figures(ns, out, selected)
-    for paper, name, paths, seconds in written:
+    for paper, name, paths, seconds, rows in written:
         print(f"{paper}:{name} ({seconds:.1f} s)")
         for p in paths:
             print(f"  {p}")
-    return 0
+        if rows:
+            print("\n".join("    " + line for line in _format_table(rows).splitlines()))
+    return 0 if all(r.passed for *_, rows in written for r in rows) else 1
 
 
 # ----------------------------------------------------------------------------- reproduce
@@ -338,10 +352,12 @@ def _cmd_reproduce(ns) -> int:
         written = _run_figures(ns, out, selected)
         report = write_report(out, results, written, profile=ns.profile,
                               wall_time=time.perf_counter() - started)
-    print(_format_table(results))
-    failed = sum(not r.passed for r in results)
-    print(f"\n{len(results) - failed} passed, {failed} failed; "
-          f"{sum(len(p) for _, _, p, _ in written)} files for {len(written)} figures")
+    figure_rows = [r for *_, rows in written for r in rows]
+    print(_format_table(results + figure_rows))
+    failed = sum(not r.passed for r in results + figure_rows)
+    print(f"\n{len(results) + len(figure_rows) - failed} passed, {failed} failed "
+          f"({len(figure_rows)} of them figure claims); "
+          f"{sum(len(p) for _, _, p, *_ in written)} files for {len(written)} figures")
     print(f"report: {report}")
     return 0 if failed == 0 else 1
 
@@ -383,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the functions that can be derived")
     p.set_defaults(run=_cmd_derive)
 
-    def common(p, seed=True):
+    def common(p):
         p.add_argument("--paper", default="all", help=f"one of {', '.join(keys)} or all (default all)")
         p.add_argument("--profile", default="quick", choices=("quick", "paper"),
                        help="quick: minutes on a laptop CPU; paper: the papers' own sizes")
@@ -394,13 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the run store: trained models by config (default OUT/.runs)")
         p.add_argument("--fresh", action="store_true",
                        help="retrain every run instead of reusing the store (the new results are stored)")
-        if seed:
-            p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
+        p.add_argument("--seed", type=_seed_arg, default=0,
+                       help="random seed of the checks' draws and the figures' runs (default 0)")
 
     p = sub.add_parser("check", help="run the theorem checks and print the table",
                        description="Run the theorem checks of one paper or all; print claim, theory value, "
                        "measured value, tolerance and pass. Exit 1 if any check fails.")
-    common(p, seed=False)
+    common(p)
+    p.add_argument("--claim", default=None, metavar="TEXT",
+                   help="run only the checks whose claim contains TEXT (case ignored)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(run=_cmd_check)
 
@@ -422,7 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
         ns = parser.parse_args(argv)
+        ns.argv = argv
         if ns.command is None:
             parser.print_help()
             return 2

@@ -12,10 +12,22 @@ from validation import papers
 __all__ = ["write_report"]
 
 
+def _check_table(results) -> list[str]:
+    lines = ["| paper | claim | source | theory | measured | tolerance | pass | how the tolerance is argued |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        paper, claim, source, theory, measured, tol, ok = r.row()
+        lines.append(f"| {paper} | {markdown_cell(claim)} | {markdown_cell(source)} | {theory} | {measured} | "
+                     f"{tol} | {'pass' if r.passed else '**FAIL**'} | {markdown_cell(r.detail)} |")
+    return lines
+
+
 def write_report(out: Path, results, written, *, profile: str, wall_time: float) -> Path:
     """Write ``out/REPORT.md`` (and ``out/checks.json``) and return the report's path."""
     out = Path(out)
     failed = [r for r in results if not r.passed]
+    figure_rows = [r for *_, rows in written for r in rows]
+    figure_failed = [r for r in figure_rows if not r.passed]
     versions = package_versions()
     lines = [
         "# icl-theory: reproduction report",
@@ -24,22 +36,20 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
         f"wall time {wall_time:.0f} s. Versions: "
         + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + ".",
         "",
-        f"**{len(results) - len(failed)} of {len(results)} theorem checks pass.**"
-        + ("" if not failed else " Failing: " + "; ".join(markdown_cell(r.claim) for r in failed) + "."),
+        f"**{len(results) - len(failed)} of {len(results)} theorem checks pass; "
+        f"{len(figure_rows) - len(figure_failed)} of {len(figure_rows)} figure claims pass.**"
+        + ("" if not failed + figure_failed else
+           " Failing: " + "; ".join(markdown_cell(r.claim) for r in failed + figure_failed) + "."),
         "",
         "## Theorem checks",
         "",
-        "| paper | claim | source | theory | measured | tolerance | pass | how the tolerance is argued |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        paper, claim, source, theory, measured, tol, ok = r.row()
-        lines.append(f"| {paper} | {markdown_cell(claim)} | {source} | {theory} | {measured} | {tol} | "
-                     f"{'pass' if r.passed else '**FAIL**'} | {markdown_cell(r.detail)} |")
-    lines += ["", "## Figures", ""]
+    lines += _check_table(results)
+    lines += ["", "## Figures", "",
+              "Under each figure, its claim as asserted from the figure's own arrays (its `.npz`).", ""]
     current = None
     titles = {p.key: p.title for p in papers.PAPERS}
-    for paper, name, paths, seconds in written:
+    for paper, name, paths, seconds, rows in written:
         if paper != current:
             lines += [f"### {titles.get(paper, paper)}", ""]
             current = paper
@@ -50,6 +60,8 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
             rel = os.path.relpath(png, out)
             lines.append(f"![{paper} {name}]({rel})")
             lines.append("")
+        if rows:
+            lines += _check_table(rows) + [""]
     lines += ["## Errata: where the papers and their code disagree", "",
               "| paper | item | the paper says | read in | what holds (code, derivation) | our inference | shown by |",
               "|---|---|---|---|---|---|---|"]
@@ -57,4 +69,6 @@ def write_report(out: Path, results, written, *, profile: str, wall_time: float)
         lines.append(errata_row(e))
     lines.append("")
     write_json(out / "checks.json", [r.__dict__ for r in results])
+    write_json(out / "figure_checks.json", [dict(r.__dict__, figure=name) for _, name, _, _, rows in written
+                                            for r in rows])
     return write_text(out / "REPORT.md", "\n".join(lines))

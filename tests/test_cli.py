@@ -119,8 +119,15 @@ def fake_paper(monkeypatch):
             ax.plot([0, 1], [0, result["value"]], **THEORY)
             return save_figure(fig, out, "fake", "demo", arrays={"x": [0, 1]}, config={"profile": profile})
 
-    checks.CHECKS = [good]
+    def seeded(profile, seed=0):
+        return compare("fake", f"a seeded draw (seed {seed})", 0.0, 0.0, 0.0, source="derived")
+
+    def demo_claim(arrays, config):
+        return compare("fake", "the demo line ends at 1", 1.0, float(arrays["x"][-1]), 0.0, source="derived")
+
+    checks.CHECKS = [good, seeded]
     figures.FIGURES = {"demo": fig_demo}
+    figures.FIGURE_CHECKS = {"demo": demo_claim}
     monkeypatch.setitem(sys.modules, "validation.checks.fake", checks)
     monkeypatch.setitem(sys.modules, "paper_figs.fake", figures)
     monkeypatch.setattr(papers, "PAPERS", (papers.Paper("fake", "A stand-in paper", "lsa"),))
@@ -131,12 +138,27 @@ def fake_paper(monkeypatch):
 def test_check_prints_the_table_and_exits_1_on_failure(capsys, fake_paper, tmp_path):
     module, bad = fake_paper
     code, out, _ = run(capsys, "check", "--paper", "fake", "--out", str(tmp_path))
-    assert code == 0 and "one plus one is two" in out and "1 passed, 0 failed" in out
+    assert code == 0 and "one plus one is two" in out and "2 passed, 0 failed" in out
     module.CHECKS.append(bad)
     code, out, _ = run(capsys, "check", "--paper", "all", "--json", "--out", str(tmp_path))
     assert code == 1
     rows = json.loads(out)
-    assert [r["passed"] for r in rows] == [True, False]
+    assert [r["passed"] for r in rows] == [True, True, False]
+    assert {"paper", "claim", "source", "theory", "measured", "tolerance", "passed"} <= set(rows[0])
+
+
+def test_check_claim_filter_and_seed(capsys, fake_paper, tmp_path):
+    """--claim keeps the rows whose claim contains the text (no match: a user error); --seed reaches
+    the check groups that take a seed."""
+    code, out, _ = run(capsys, "check", "--paper", "fake", "--claim", "PLUS ONE", "--json", "--out", str(tmp_path))
+    assert code == 0 and [r["claim"] for r in json.loads(out)] == ["one plus one is two"]
+    code, out, _ = run(capsys, "check", "--paper", "fake", "--seed", "7", "--json", "--out", str(tmp_path))
+    assert code == 0 and "a seeded draw (seed 7)" in [r["claim"] for r in json.loads(out)]
+    code, _, err = run(capsys, "check", "--paper", "fake", "--claim", "no such claim", "--out", str(tmp_path),
+                       "--quiet")
+    assert code == 2 and err.startswith("error: claim") and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "check", "--paper", "fake", "--seed", "-1", "--out", str(tmp_path))
+    assert code == 2 and "seed" in err
 
 
 def test_reproduce_writes_figures_and_a_report(capsys, fake_paper, tmp_path):
@@ -146,6 +168,9 @@ def test_reproduce_writes_figures_and_a_report(capsys, fake_paper, tmp_path):
         assert (tmp_path / "fake" / f"demo.{ext}").stat().st_size > 0
     report = (tmp_path / "REPORT.md").read_text()
     assert "one plus one is two" in report and "![fake demo](fake/demo.png)" in report
+    # the figure's claim, asserted from its own arrays, stands under the figure
+    assert report.index("the demo line ends at 1") > report.index("![fake demo](fake/demo.png)")
+    assert json.loads((tmp_path / "figure_checks.json").read_text())[0]["figure"] == "demo"
     assert "## Errata" in report
     assert json.loads((tmp_path / "checks.json").read_text())[0]["passed"] is True
     # no temporary files are left behind by the atomic writes (the run store keeps its own files)
@@ -158,7 +183,7 @@ def test_progress_lines_reach_a_pipe_and_the_log_file(capsys, fake_paper, tmp_pa
     code, _, err = run(capsys, "reproduce", "--paper", "fake", "--out", str(tmp_path))
     assert code == 0
     for needle in ("check fake:good: 1 rows, pass", "trained fake_trainer(seed=0, x=3)",
-                   "figure fake:demo: 4 files", "runs: 1 trained, 0 reused"):
+                   "figure fake:demo: 4 files", "claim pass (1 of 1 rows)", "runs: 1 trained, 0 reused"):
         assert needle in err, err
         assert needle in (tmp_path / "icl-theory.log").read_text()
     code, _, err = run(capsys, "check", "--paper", "fake", "--out", str(tmp_path), "--quiet")

@@ -8,6 +8,7 @@ list ``CHECKS`` of check groups ``fn(profile) -> CheckResult | list[CheckResult]
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -84,22 +85,37 @@ def load_checks(paper: str) -> list:
     return list(importlib.import_module(papers.paper(paper).modules["checks"]).CHECKS)
 
 
-def run_checks(paper: str = "all", profile: str = "quick", progress=None) -> list[CheckResult]:
+def run_checks(paper: str = "all", profile: str = "quick", progress=None, *, seed: int = 0,
+               claim: str | None = None) -> list[CheckResult]:
     """Run the check groups of one paper (or ``"all"``) and return their rows in order.
 
-    ``progress(paper, group, rows, seconds)`` is called after each group (a function of the paper's
-    ``CHECKS``) with the rows it produced.
+    ``seed`` moves every random draw of the groups that take one (``fn(profile, seed=...)``; seed 0
+    is the default table). ``claim`` keeps only the rows whose claim contains that text (case
+    ignored); a group that declares its claims (a ``claims`` attribute, the texts its rows will
+    carry) is not run when none of them contains it. ``progress(paper, group, rows, seconds)`` is
+    called after each group with the rows it kept.
     """
+    from theory.args import seed as check_seed
     from validation import papers
 
     check_profile(profile)
+    check_seed(seed)
+    needle = None if claim is None else str(claim).lower()
     keys = [p.key for p in papers.PAPERS] if papers.check_paper(paper, allow_all=True) == "all" else [paper]
     results = []
     for key in keys:
         for fn in load_checks(key):
+            declared = getattr(fn, "claims", None)
+            if needle is not None and declared is not None and not any(needle in c.lower() for c in declared):
+                continue
             started = time.perf_counter()
-            out = fn(profile)
+            takes_seed = "seed" in inspect.signature(fn).parameters
+            out = fn(profile, seed=seed) if takes_seed else fn(profile)
             rows = list(out) if isinstance(out, (list, tuple)) else [out]
+            if needle is not None:
+                rows = [r for r in rows if needle in r.claim.lower()]
+                if not rows:
+                    continue
             results.extend(rows)
             if progress is not None:
                 progress(key, fn.__name__, rows, time.perf_counter() - started)
