@@ -1,11 +1,11 @@
 """Trained-model checks for von Oswald et al. 2023: validation.lsa.train_lsa against theory.lsa.
 
 Part of the ``vonoswald2023`` check table (``validation.checks.vonoswald2023.CHECKS``).  The
-trained models are the runs of :func:`validation.runs.vonoswald2023.check_run`, obtained through
-the run store (the OOD check reuses the one-layer model), then evaluated in float64 on fresh tasks
-of our own, paired with the GD / GD++ constructions on the same tasks so that task noise cancels.
-Quick profile: 1500 steps (one layer) / 2000 steps (two layers) at batch 512, about a minute
-together on 2 cores; paper profile: 5000 steps at batch 2048, as the authors' recurrent runs.
+trained models are the runs of :func:`validation.runs.vonoswald2023.check_run` (the figures' runs of
+seed 0), obtained through the run store (the OOD check reuses the one-layer model), then evaluated
+in float64 on fresh tasks of our own, paired with the GD / GD++ constructions on the same tasks so
+that task noise cancels.  Quick profile: 1500 steps at batch 2048 (one layer), 3500 steps at batch
+512 (two layers); paper profile: 5000 steps at batch 2048, as the authors' recurrent runs.
 """
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def check_trained_one_layer(profile: str):
                    "the issue (Adam noise at lr 1e-3)")]
     cos = float(r.alignment["model_cos"])
     out.append(exceeds(PAPER, "trained 1-layer model cos with GD at eta* > 0.99", 0.99, cos, 0.0,
-                       detail="mean cosine of d y_hat / d x_q (trained vs GD) over 10^4 tasks"))
+                       detail=f"mean cosine of d y_hat / d x_q (trained vs GD) over the run's "
+                       f"{r.config['eval_tasks']} evaluation tasks"))
     return out
 
 

@@ -3,7 +3,10 @@
 Every trained model the checks (``validation.checks.vonoswald2023``) and the figures
 (``paper_figs.vonoswald2023``) use is one :func:`validation.lsa.train_lsa` call described here as a
 :class:`validation.store.RunConfig` and obtained through the run store (:func:`trained`), so a
-setting used twice trains once per store.
+setting used twice trains once per store.  The checks use the figures' runs of seed 0 (the
+default figure seed): ``icl-theory reproduce`` trains each of them once.  Every run uses at most
+2 torch threads: the matrices are small (more threads do not make it faster), and the float32
+numbers then do not depend on the machine's core count.
 
 Profiles (:data:`PROFILES`): ``"paper"`` (the authors' sizes: 5 seeds, 5000 steps tied / 50000
 untied at batch 2048, 10^4 evaluation tasks), ``"quick"`` (one seed, shortened training; every
@@ -15,7 +18,9 @@ Examples
 --------
 >>> config = check_run("quick", layers=1)
 >>> dict(config.kwargs)["steps"], dict(config.kwargs)["batch"]
-(1500, 512)
+(1500, 2048)
+>>> config == figure_run("quick", seed=0, layers=1)
+True
 >>> [dict(c.kwargs)["seed"] for c in figure_runs("paper", seed=3)]
 [3, 4, 5, 6, 7]
 """
@@ -53,11 +58,6 @@ PROFILES = {
 #: the profiles a user chooses between (the command line's choices)
 USER_PROFILES = ("quick", "paper")
 
-#: the checks' runs: (steps of the 1-layer model, steps of the 2-layer model, batch) per profile;
-#: one seed (0), 10^4 evaluation tasks, at most 2 torch threads
-_CHECK_SIZES = {"quick": (1500, 2000, 512), "paper": (5000, 5000, 2048)}
-
-
 def _profile(profile) -> str:
     if profile not in PROFILES:
         raise ValueError(f"profile must be {' or '.join(map(repr, USER_PROFILES))}, got {profile!r}")
@@ -75,7 +75,7 @@ def figure_run(profile: str, *, seed: int, layers: int = 1, recurrent: bool = Tr
 
     Steps: ``steps_1`` for one layer, ``steps_tied`` / ``steps_untied`` for deeper models; batch
     ``batch`` for one layer, ``batch_deep`` otherwise; ``eval_tasks``, ``log_every`` and the GD++
-    fit's ``fit_tasks`` from the profile.
+    fit's ``fit_tasks`` from the profile; at most 2 torch threads.
     """
     cfg = sizes(profile)
     layers = integer(layers, "layers", minimum=1)
@@ -83,7 +83,8 @@ def figure_run(profile: str, *, seed: int, layers: int = 1, recurrent: bool = Tr
     return RunConfig.of(train_lsa, d=integer(n, "n", minimum=1), N=integer(N, "N", minimum=1), law=LAW,
                         layers=layers, recurrent=bool(recurrent), steps=steps,
                         batch=cfg["batch"] if layers == 1 else cfg["batch_deep"], seed=check_seed(seed),
-                        eval_tasks=cfg["eval_tasks"], log_every=cfg["log_every"], gdpp_fit_tasks=cfg["fit_tasks"])
+                        eval_tasks=cfg["eval_tasks"], log_every=cfg["log_every"], gdpp_fit_tasks=cfg["fit_tasks"],
+                        max_threads=2)
 
 
 def figure_runs(profile: str, seed: int, **setting) -> list[RunConfig]:
@@ -93,15 +94,11 @@ def figure_runs(profile: str, seed: int, **setting) -> list[RunConfig]:
 
 
 def check_run(profile: str, layers: int) -> RunConfig:
-    """The run a trained check uses: a recurrent ``layers``-layer model, seed 0, 10^4 evaluation tasks,
-    evaluated once at the end, trained with at most 2 torch threads."""
-    if profile not in _CHECK_SIZES:
+    """The run a trained check uses: the figures' recurrent ``layers``-layer run of seed 0
+    (:func:`figure_run`), so that checks and figures share it."""
+    if profile not in USER_PROFILES:
         raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    steps_1, steps_2, batch = _CHECK_SIZES[profile]
-    layers = integer(layers, "layers", minimum=1)
-    steps = steps_1 if layers == 1 else steps_2
-    return RunConfig.of(train_lsa, d=D, N=N_CTX, law=LAW, layers=layers, recurrent=True, steps=steps, batch=batch,
-                        seed=0, eval_tasks=10_000, log_every=steps, max_threads=2)
+    return figure_run(profile, seed=0, layers=layers, recurrent=True)
 
 
 def trained(configs) -> list[LSAResult]:
