@@ -189,7 +189,7 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
     eval_tasks, eval_seed : size and seed of the fixed evaluation set (10^4, 5 as the code's key).
     log_every : evaluation period in steps (100).
     gdpp_fit_tasks : tasks used by ``numerics.lsa.fit_gdpp`` for the K > 1 baselines.
-    device : "cpu" or "cuda".
+    device : a torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...; ``validation.args.device``).
     dtype : training precision.  Default float32: about twice as fast here, and the claims
         checked on trained models (loss within 3 %, cos >= 0.99, eta within 5 %) are six orders
         of magnitude above float32 round-off.  Evaluation, read-outs and alignment are always
@@ -201,6 +201,9 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
     Returns
     -------
     LSAResult
+        The training run's losses and final weights (:func:`validation.lsa.loop.train_weights`) with
+        its baselines (:func:`validation.lsa.baselines.fit_baselines`) and the comparisons of
+        :func:`compare_training`.
 
     Examples
     --------
@@ -208,7 +211,6 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
     >>> r.losses.shape, round(r.eta_star, 4)
     ((3,), 6.0606)
     """
-
     config = LSAConfig.parse(d=d, N=N, law=law, layers=layers, recurrent=recurrent, steps=steps, batch=batch,
                              lr=lr, seed=seed, heads=heads, softmax=softmax, key_size=key_size,
                              init_scale=init_scale, grad_clip=grad_clip, clip_tokens=clip_tokens,
