@@ -1,4 +1,4 @@
-"""Smoke tests of the von Oswald et al. 2023 figures: artifacts, theory lines, caching, bad input.
+"""Smoke tests of the von Oswald et al. 2023 figures: artifacts, theory lines, shared runs, bad input.
 
 Every figure runs once at the module's tiny ``_smoke`` sizes (a few training steps, tens of
 tasks) into a temporary folder.  The numbers of such runs mean nothing; what is checked is
@@ -21,6 +21,7 @@ from paper_figs import vonoswald2023 as figs
 from paper_figs.registry import figures_of
 from theory.lsa import (gdpp_eigenvalue_map, one_step_loss, ood_input_scale_loss, optimal_one_step_loss,
                         optimal_step_size)
+from validation.store import use_store
 
 PAPER = "vonoswald2023"
 EXPECTED = {"fig1_right", "fig2", "fig3", "fig6", "fig9", "fig10", "fig13"}
@@ -36,11 +37,13 @@ def _notes_L_star(d, N):
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """Run every figure once at the smoke sizes; return (out folder, {name: paths})."""
+    """Run every figure once at the smoke sizes in a fresh in-memory run store; return
+    (out folder, {name: paths}, the store)."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("figs")
-    written = {name: fn(profile="_smoke", out=str(out), seed=0) for name, fn in figs.FIGURES.items()}
-    return out / PAPER, written
+    with use_store(None) as store:
+        written = {name: fn(profile="_smoke", out=str(out), seed=0) for name, fn in figs.FIGURES.items()}
+    return out / PAPER, written, store
 
 
 def _npz(smoke, name):
@@ -56,7 +59,7 @@ def test_registry_lists_every_figure_of_the_brief():
 
 def test_each_figure_writes_png_pdf_npz_json(smoke):
     """Each figure returns and writes out/vonoswald2023/<name>.{png,pdf,npz,json}, none empty."""
-    folder, written = smoke
+    folder, written, _ = smoke
     for name, paths in written.items():
         assert sorted(p.name for p in paths) == sorted(f"{name}.{e}" for e in ("png", "pdf", "npz", "json"))
         for p in paths:
@@ -146,11 +149,14 @@ def test_fig13_theory_map_is_the_gdpp_eigenvalue_map(smoke):
 
 
 def test_figures_sharing_a_training_run_do_not_retrain(smoke, tmp_path):
-    """fig2, fig6, fig9 and fig10 reuse the cached one-layer run: a second figure adds cache hits, no misses."""
-    before = figs._trained.cache_info()
-    figs.fig9_weight_heatmaps(profile="_smoke", out=str(tmp_path), seed=0)
-    after = figs._trained.cache_info()
-    assert after.misses == before.misses and after.hits == before.hits + 1
+    """The seven figures train four distinct runs (one layer at d = 10 and at d = 3 for fig2's size axis,
+    2-layer recurrent, 5-layer untied), each once; drawing fig9 again reuses the stored run, trains nothing."""
+    store = smoke[2]
+    assert store.trained == 4
+    reused = store.reused
+    with use_store(store):
+        figs.fig9_weight_heatmaps(profile="_smoke", out=str(tmp_path), seed=0)
+    assert store.trained == 4 and store.reused == reused + 1
 
 
 @pytest.mark.parametrize("kwargs,word", [(dict(profile="huge"), "profile"), (dict(profile="Quick"), "profile"),

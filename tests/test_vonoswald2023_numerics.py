@@ -29,16 +29,16 @@ from numerics.lsa import (
     gram_spectrum,
     kstep_gd_predict,
     line_search_step_size,
+    loss_and_grad,
     lsa_forward,
     lsa_layer,
     mc_loss,
     sample_ood_tasks,
     sample_tasks,
 )
-from numerics.lsa_gdpp import loss_and_grad
 from theory.laws import Gaussian, Rademacher, Sphere, Uniform
 from theory.lsa import one_step_loss, optimal_one_step_loss, optimal_step_size, zfb_preconditioner
-from validation.checks.lsa import CHECKS
+from validation.checks.vonoswald2023 import CHECKS
 
 R = sp.Rational
 Z_SE = 5  # Monte-Carlo tolerance: this many standard errors
@@ -376,7 +376,7 @@ def test_multistep_gd_and_gdpp_loss_table(K, recurrent, curvature, loss):
 
 
 def test_gdpp_loss_gradient_matches_central_differences():
-    """numerics.lsa_gdpp.loss_and_grad (reverse mode through the eigenbasis recursion) equals central
+    """numerics.lsa.loss_and_grad (reverse mode through the eigenbasis recursion) equals central
     differences of SpectralTasks.loss; the loss is a polynomial in (eta, gamma), so with step 1e-6 the
     difference quotient is exact to ~1e-9 relative, well inside 1e-6."""
     t = SpectralTasks.from_tasks(*sample_tasks(500, 6, 8, seed=51)[:4])

@@ -26,23 +26,21 @@ from numerics.lsa import (
 from theory.laws import Uniform
 from theory.lsa import one_step_loss, optimal_step_size
 from validation.lsa import (
+    LSA,
+    TaskSampler,
     alignment_metrics,
+    construction_weights,
     curvature_readout,
     effective_step_size,
     interpolate_weights,
-    lsa_predict,
-    lsa_rollout_losses,
-    train_lsa,
-)
-from validation.lsa_models import (
-    LSA,
-    construction_weights,
     lsa_forward,
     lsa_forward_loop,
+    lsa_predict,
+    lsa_rollout_losses,
     make_tokens,
     pad_weights,
+    train_lsa,
 )
-from validation.lsa_sampler import TaskSampler
 
 HALF = Uniform(sp.Rational(1, 2))  # the code's U(-1/2, 1/2): input_range = 1
 ETA_STAR = float(optimal_step_size(10, 10, HALF))  # 200/33 = 6.0606

@@ -4,8 +4,9 @@ Each check is ``fn(profile) -> CheckResult`` (or a list of them); ``profile`` is
 (CI: all checks of this paper together take well under a minute on 2 cores) or ``"paper"``
 (the paper's task counts and sizes).  Every tolerance is argued in the ``detail`` column:
 Monte-Carlo comparisons use 5 standard errors computed from the same draws; exact identities
-use float64 round-off bounds.  The trained-model rows (validation.lsa.train_lsa) come from
-``validation.checks.lsa_trained`` and close the table.
+use float64 round-off bounds.  The trained-model rows (validation.lsa.train_lsa, on the runs of
+``validation.runs.vonoswald2023``) come from ``validation.checks.vonoswald2023_trained`` and close
+the table.  Random draws: ``numerics.seeds.child_rng(SEED, *keys)``, one key path per check.
 """
 from __future__ import annotations
 
@@ -31,20 +32,26 @@ from numerics.lsa import (
     sample_ood_tasks,
     sample_tasks,
 )
+from numerics.seeds import child_rng
 from theory import lsa as T
 from theory.laws import Gaussian, Uniform
 from validation.checks import CheckResult, check_profile, compare, exceeds
-from validation.checks.lsa_trained import check_trained_one_layer, check_trained_ood, check_trained_two_layer
+from validation.checks.vonoswald2023_trained import (
+    check_trained_one_layer,
+    check_trained_ood,
+    check_trained_two_layer,
+)
+from validation.runs.vonoswald2023 import LAW as HALF  # the code's U(-1/2, 1/2): input_range = 1
+from validation.runs.vonoswald2023 import PAPER
 
-__all__ = ["CHECKS"]
+__all__ = ["CHECKS", "SEED"]
 
-PAPER = "vonoswald2023"
-HALF = Uniform(sp.Rational(1, 2))  # the code's U(-1/2, 1/2): input_range = 1
-_SEED = 20230607
+#: the root seed of this table's Monte-Carlo draws (each check draws from child_rng(SEED, its keys))
+SEED = 20230607
 
 
 def _rng(*keys: int) -> np.random.Generator:
-    return np.random.default_rng([_SEED, *keys])
+    return child_rng(SEED, *keys)
 
 
 def _exact(claim: str, residual, detail: str) -> CheckResult:
@@ -291,12 +298,12 @@ def check_gdpp_recurrent_gamma(profile: str):
     n = 20_000 if profile == "quick" else 200_000
     out = []
     for N in Ns:
-        fit = fit_gdpp(2, d=10, N=N, recurrent=True, n_fit=n, n_eval=n, seed=_SEED + N)
+        fit = fit_gdpp(2, d=10, N=N, recurrent=True, n_fit=n, n_eval=n, seed=SEED + N)
         out.append(compare(PAPER, f"2-layer recurrent GD++ fitted gamma, N = {N}", paper[N], float(fit.gammas[0]),
                            0.005, detail=f"L-BFGS on {n} tasks; fit-set-to-fit-set SD of gamma ~0.001 at N = 10, 2e4 "
                            "tasks (5 SD = 0.005); notes' MC 0.175 / 0.100 / 0.056"))
-    gd = fit_gdpp(2, d=10, N=10, recurrent=True, curvature=False, n_fit=n, n_eval=n, seed=_SEED)
-    pp = fit_gdpp(2, d=10, N=10, recurrent=True, n_fit=n, n_eval=n, seed=_SEED)
+    gd = fit_gdpp(2, d=10, N=10, recurrent=True, curvature=False, n_fit=n, n_eval=n, seed=SEED)
+    pp = fit_gdpp(2, d=10, N=10, recurrent=True, n_fit=n, n_eval=n, seed=SEED)
     diff = gd.eval_loss - pp.eval_loss
     se = float(np.hypot(gd.eval_se, pp.eval_se))
     out.append(exceeds(PAPER, "2-step GD++ beats 2-step GD: GD loss - GD++ loss (Fig 3a: 0.157 vs 0.110)", 0.0,
@@ -327,7 +334,7 @@ def check_dampened_rollout(profile: str):
 
 
 # ----------------------------------------------------------------------------- the table
-# The checks that train the torch LSA (validation.lsa.train_lsa) live in validation.checks.lsa_trained.
+# The checks that train the torch LSA (validation.lsa.train_lsa) live in validation.checks.vonoswald2023_trained.
 CHECKS = [
     check_prop1_one_layer_is_one_gd_step,
     check_k_layers_are_k_gd_steps,

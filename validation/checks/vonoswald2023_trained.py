@@ -1,10 +1,11 @@
 """Trained-model checks for von Oswald et al. 2023: validation.lsa.train_lsa against theory.lsa.
 
-Part of the ``vonoswald2023`` check table (``validation.checks.lsa.CHECKS``).  Each trains the
-torch LSA once per profile (cached), then evaluates it in float64 on fresh tasks of our own,
-paired with the GD / GD++ constructions on the same tasks so that task noise cancels.
-Quick profile: 1500 steps (one layer) / 2000 steps (two layers) at batch 512, about a minute
-together on 2 cores; paper profile: 5000 steps at batch 2048, as the authors' recurrent runs.
+Part of the ``vonoswald2023`` check table (``validation.checks.vonoswald2023.CHECKS``).  The
+trained models are the runs of :func:`validation.runs.vonoswald2023.check_run` (the figures' runs of
+seed 0), obtained through the run store (the OOD check reuses the one-layer model), then evaluated
+in float64 on fresh tasks of our own, paired with the GD / GD++ constructions on the same tasks so
+that task noise cancels.  Quick profile: 1500 steps at batch 2048 (one layer), 3500 steps at batch
+512 (two layers); paper profile: 5000 steps at batch 2048, as the authors' recurrent runs.
 """
 from __future__ import annotations
 
@@ -12,43 +13,27 @@ import numpy as np
 import sympy as sp
 
 from numerics.lsa import fit_gdpp, gd_predict, gdpp_predict, kstep_gd_predict, mc_loss, sample_tasks
+from numerics.seeds import child_rng
 from theory import lsa as T
 from theory.laws import Uniform
 from validation.checks import check_profile, compare, exceeds
+from validation.runs.vonoswald2023 import LAW as HALF
+from validation.runs.vonoswald2023 import PAPER, check_run
+from validation.store import run
 
 __all__ = ["check_trained_one_layer", "check_trained_ood", "check_trained_two_layer"]
 
-PAPER = "vonoswald2023"
-HALF = Uniform(sp.Rational(1, 2))
-_SEED = 20230607
+#: the root seed of the fresh evaluation tasks and fits (the table's seed, ``vonoswald2023.SEED``)
+SEED = 20230607
 
 
 def _rng(*keys: int) -> np.random.Generator:
-    return np.random.default_rng([_SEED, *keys])
-
-
-_TRAINED: dict = {}
+    return child_rng(SEED, *keys)
 
 
 def _trained(profile: str, layers: int):
-    """train_lsa once per (profile, layers) and cache it (the OOD check reuses the one-layer model)."""
-    key = (check_profile(profile), layers)
-    if key not in _TRAINED:
-        import torch
-
-        from validation.lsa import train_lsa
-
-        quick = profile == "quick"
-        steps = (1500 if layers == 1 else 2000) if quick else 5000
-        batch = 512 if quick else 2048
-        threads = torch.get_num_threads()
-        try:
-            torch.set_num_threads(min(threads, 2))
-            _TRAINED[key] = train_lsa(layers=layers, recurrent=True, steps=steps, batch=batch, seed=0,
-                                      eval_tasks=10_000, log_every=steps)
-        finally:
-            torch.set_num_threads(threads)
-    return _TRAINED[key]
+    """The check's trained recurrent ``layers``-layer model, from the run store."""
+    return run(check_run(check_profile(profile), layers))
 
 
 def _paired(pred_a, pred_b, y_q):
@@ -78,7 +63,8 @@ def check_trained_one_layer(profile: str):
                    "the issue (Adam noise at lr 1e-3)")]
     cos = float(r.alignment["model_cos"])
     out.append(exceeds(PAPER, "trained 1-layer model cos with GD at eta* > 0.99", 0.99, cos, 0.0,
-                       detail="mean cosine of d y_hat / d x_q (trained vs GD) over 10^4 tasks"))
+                       detail=f"mean cosine of d y_hat / d x_q (trained vs GD) over the run's "
+                       f"{r.config['eval_tasks']} evaluation tasks"))
     return out
 
 
@@ -103,8 +89,8 @@ def check_trained_two_layer(profile: str):
     """Fig 3a: a trained recurrent 2-layer LSA beats 2-step GD (and, at paper scale, is within 5 % of GD++)."""
     r = _trained(profile, 2)
     steps = r.config["steps"]
-    gd = fit_gdpp(2, recurrent=True, curvature=False, seed=_SEED + 2)
-    pp = fit_gdpp(2, recurrent=True, seed=_SEED + 2)
+    gd = fit_gdpp(2, recurrent=True, curvature=False, seed=SEED + 2)
+    pp = fit_gdpp(2, recurrent=True, seed=SEED + 2)
     t = sample_tasks(20_000, 10, 10, rng=_rng(22))
     pred = r.predict(t.X, t.y, t.x_q)
     p_gd = kstep_gd_predict(t.X, t.y, t.x_q, gd.etas)

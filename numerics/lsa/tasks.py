@@ -9,7 +9,6 @@ Everything is vectorised over tasks and drawn from one ``numpy.random.Generator`
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -17,10 +16,10 @@ import sympy as sp
 
 from numerics.laws import sample
 from numerics.seeds import make_rng
-from theory.laws import as_law
-from theory.laws import Uniform
+from theory.args import choice, integer, nonnegative, positive
+from theory.laws import Uniform, as_law
 
-__all__ = ["LSATasks", "OOD_DISTRIBUTIONS", "sample_tasks", "sample_ood_tasks", "build_tokens"]
+__all__ = ["LSATasks", "OOD_DISTRIBUTIONS", "sample_tasks", "sample_ood_tasks"]
 
 OOD_DISTRIBUTIONS = ("exponential", "normal", "laplace")
 
@@ -33,23 +32,6 @@ class LSATasks(NamedTuple):
     x_q: np.ndarray  # (n, d)    query input
     y_q: np.ndarray  # (n,)      query target
     w: np.ndarray    # (n, d)    task weights
-
-
-def _int_arg(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
-def _float_arg(value, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'} and finite, got {value}")
-    return value
 
 
 def _check_Lambda(Lambda, d: int) -> np.ndarray:
@@ -104,14 +86,12 @@ def sample_tasks(n_tasks: int, d: int = 10, N: int = 10, *, law=None, input_rang
     >>> bool(np.all(np.abs(X) <= 0.5)) and bool(np.allclose(y, np.einsum("nid,nd->ni", X, w)))
     True
     """
-    n = _int_arg(n_tasks, "n_tasks", 1)
-    d = _int_arg(d, "d", 1)
-    N = _int_arg(N, "N", 1)
-    noise_var = _float_arg(noise_var, "noise_var", positive=False)
-    task_var = _float_arg(task_var, "task_var", positive=True)
-    k = _int_arg(size_distract, "size_distract", 0)
-    if k > N:
-        raise ValueError(f"size_distract must be in 0..N = 0..{N}, got {k}")
+    n = integer(n_tasks, "n_tasks", minimum=1)
+    d = integer(d, "d", minimum=1)
+    N = integer(N, "N", minimum=1)
+    noise_var = nonnegative(noise_var, "noise_var")
+    task_var = positive(task_var, "task_var")
+    k = integer(size_distract, "size_distract", minimum=0, maximum=N)
     given = [name for name, v in (("law", law), ("input_range", input_range), ("Lambda", Lambda))
              if v is not None]
     if len(given) > 1:
@@ -122,7 +102,7 @@ def sample_tasks(n_tasks: int, d: int = 10, N: int = 10, *, law=None, input_rang
     elif law is not None:
         law = as_law(law)
     else:
-        r = 1.0 if input_range is None else _float_arg(input_range, "input_range", positive=True)
+        r = 1.0 if input_range is None else positive(input_range, "input_range")
         law = Uniform(sp.nsimplify(r, rational=True) / 2)
     rng = make_rng(seed, rng)
 
@@ -167,14 +147,12 @@ def sample_ood_tasks(n_tasks: int, d: int = 10, N: int = 10, *, alpha: float = 1
     >>> np.allclose(np.linalg.norm(t.X, axis=(1, 2)), 2.0)
     True
     """
-    n = _int_arg(n_tasks, "n_tasks", 1)
-    d = _int_arg(d, "d", 1)
-    N = _int_arg(N, "N", 1)
-    alpha = _float_arg(alpha, "alpha", positive=True)
-    task_var = _float_arg(task_var, "task_var", positive=True)
-    choices = OOD_DISTRIBUTIONS + ("mixed",)
-    if distribution not in choices:
-        raise ValueError(f"distribution must be one of {', '.join(choices)}, got {distribution!r}")
+    n = integer(n_tasks, "n_tasks", minimum=1)
+    d = integer(d, "d", minimum=1)
+    N = integer(N, "N", minimum=1)
+    alpha = positive(alpha, "alpha")
+    task_var = positive(task_var, "task_var")
+    distribution = choice(distribution, "distribution", OOD_DISTRIBUTIONS + ("mixed",))
     rng = make_rng(seed, rng)
     w = np.sqrt(task_var) * rng.standard_normal((n, d))
     if distribution == "mixed":
@@ -190,28 +168,3 @@ def sample_ood_tasks(n_tasks: int, d: int = 10, N: int = 10, *, alpha: float = 1
     y = np.einsum("nid,nd->ni", X, w)
     y_q = np.einsum("nd,nd->n", x_q, w)
     return LSATasks(X, y, x_q, y_q, w)
-
-
-def build_tokens(X: np.ndarray, y: np.ndarray, x_q: np.ndarray, y_init=None) -> np.ndarray:
-    """Token matrix of the constructed layout: rows e_i = (x_i, y_i), query (x_q, y_init).
-
-    ``y`` is (n, N) or (n, N, d_y); ``y_init`` defaults to 0 (i.e. -W0 x_q with W0 = 0).
-    Returns E of shape (n, N + 1, d + d_y) (the code's ``seq``).
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    x_q = np.asarray(x_q, dtype=float)
-    if X.ndim != 3:
-        raise ValueError(f"X must have shape (n, N, d), got {X.shape}")
-    n, N, d = X.shape
-    if y.shape == (n, N):
-        y = y[..., None]
-    if y.ndim != 3 or y.shape[:2] != (n, N):
-        raise ValueError(f"y must have shape ({n}, {N}) or ({n}, {N}, d_y), got {y.shape}")
-    if x_q.shape != (n, d):
-        raise ValueError(f"x_q must have shape ({n}, {d}), got {x_q.shape}")
-    d_y = y.shape[2]
-    q = np.zeros((n, d_y)) if y_init is None else np.asarray(y_init, dtype=float).reshape(n, d_y)
-    ctx = np.concatenate([X, y], axis=2)  # (n, N, d + d_y)
-    query = np.concatenate([x_q, q], axis=1)[:, None, :]  # (n, 1, d + d_y)
-    return np.concatenate([ctx, query], axis=1)  # (n, N + 1, d + d_y)

@@ -40,7 +40,7 @@ def sample_task_tokens(n: int, d: int, N: int, law, *, generator: torch.Generato
 class TaskSampler:
     """Draws batches of tasks as tokens; see :func:`sample_task_tokens` (the law is resolved once).
 
-    ``pad`` > 0 inserts that many zero channels between x and y (see :func:`pad_weights`);
+    ``pad`` > 0 inserts that many zero channels between x and y (see :func:`validation.lsa.models.pad_weights`);
     ``stats`` also returns C = sum_i e_i e_i^T over the context, (n, D, D).
     """
 

@@ -1,4 +1,4 @@
-"""GD++ of von Oswald et al. 2023: fitted step sizes and curvature corrections, and the X X^T spectrum.
+"""GD++ of von Oswald et al. 2023: step sizes and curvature corrections fitted on Monte-Carlo tasks.
 
 Every matrix in a GD++ forward pass is a polynomial in the task's Gram matrix
 G = X^T X = U diag(lam) U^T (M = I - gamma G, G <- M G M), so in G's eigenbasis a layer is
@@ -9,25 +9,17 @@ scipy fits below use.
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 from scipy import optimize
 
-from numerics.lsa_predict import SpectralTasks, mc_loss
-from numerics.lsa_tasks import sample_tasks
+from numerics.lsa.predictors import SpectralTasks, mc_loss
+from numerics.lsa.tasks import sample_tasks
+from theory.args import integer
+from theory.laws import as_law
 
-__all__ = [
-    "GDPPFit",
-    "fit_gdpp",
-    "loss_and_grad",
-    "GramSpectrum",
-    "gram_spectrum",
-    "gdpp_condition_numbers",
-]
+__all__ = ["GDPPFit", "fit_gdpp", "loss_and_grad"]
 
 
 @dataclass(frozen=True)
@@ -137,15 +129,13 @@ def fit_gdpp(K: int, *, d: int = 10, N: int = 10, law=None, input_range=None, re
     -------
     GDPPFit
     """
-    if isinstance(K, bool) or not isinstance(K, numbers.Integral) or K < 1:
-        raise ValueError(f"K must be an integer >= 1, got {K!r}")
-    for value, name in ((n_fit, "n_fit"), (n_eval, "n_eval")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
-            raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
+    K = integer(K, "K", minimum=1)
+    n_fit, n_eval = integer(n_fit, "n_fit", minimum=2), integer(n_eval, "n_eval", minimum=2)
+    law = None if law is None else as_law(law)
     fit_rng, eval_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     fit = _tasks(fit_tasks, n_fit, d, N, law, input_range, fit_rng, "fit_tasks")
     eval_ = _tasks(eval_tasks, n_eval, d, N, law, input_range, eval_rng, "eval_tasks")
-    K, recurrent, curvature = int(K), bool(recurrent), bool(curvature)
+    recurrent, curvature = bool(recurrent), bool(curvature)
     if x0 is not None:
         etas0, gammas0 = (np.atleast_1d(np.asarray(v, dtype=float)) for v in x0)
         res = _minimise(K, fit, recurrent, curvature, etas0, gammas0, strict=True)
@@ -239,62 +229,3 @@ def _result(K, recurrent, curvature, res, train, select, eval_, table) -> GDPPFi
     return GDPPFit(K, recurrent, curvature, np.asarray(etas, float), np.asarray(gammas, float),
                    train.loss(etas, gammas), eval_loss, eval_se, ok, msg,
                    select_loss=select.loss(etas, gammas), candidates=table)
-
-
-@dataclass(frozen=True)
-class GramSpectrum:
-    """Eigenvalues of X X^T (the paper's d x d Gram matrix; ours is X^T X with X of shape (N, d))."""
-
-    eigenvalues: np.ndarray  # (n, d) per task, ascending
-    lam_min: float           # smallest over all tasks
-    lam_max: float           # largest over all tasks
-
-
-def gram_spectrum(X) -> GramSpectrum:
-    """Eigenvalues of the Gram matrix sum_i x_i x_i^T per task (von Oswald et al. 2023, Fig. 13).
-
-    The paper reports min / max over 10^4 tasks: max 4.6 / 7.712 / 10.845 / 17.196 for
-    N = 10 / 25 / 50 / 100 (our notes' MC under U(-1/2, 1/2): 4.22 / 7.02 / 10.81 / 17.58).
-
-    Examples
-    --------
-    >>> s = gram_spectrum(np.array([[[1.0, 0.0], [0.0, 2.0]]]))
-    >>> s.eigenvalues, s.lam_min, s.lam_max
-    (array([[1., 4.]]), 1.0, 4.0)
-    """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 3 or X.shape[0] < 1:
-        raise ValueError(f"X must have shape (n, N, d) with n >= 1, got {X.shape}")
-    lam = np.linalg.eigvalsh(np.swapaxes(X, 1, 2) @ X)  # (n, d)
-    return GramSpectrum(lam, float(lam.min()), float(lam.max()))
-
-
-@lru_cache(maxsize=None)
-def _eigenvalue_map():
-    from theory.lsa import gdpp_eigenvalue_map  # lambdified theory: f(lam) = lam - 2 g lam^2 + g^2 lam^3
-
-    lam, gamma = sp.symbols("lam gamma")
-    return sp.lambdify((lam, gamma), gdpp_eigenvalue_map(lam, gamma), "numpy")
-
-
-def gdpp_condition_numbers(eigenvalues, gamma) -> np.ndarray:
-    """Condition number per task of the GD++-corrected Hessian (von Oswald et al. 2023, eq. 24-25).
-
-    H++ = (I - gamma H) H (I - gamma H) has eigenvalues f(lam) = lam - 2 gamma lam^2 + gamma^2 lam^3
-    (``theory.lsa.gdpp_eigenvalue_map``); returns max_j f(lam_j) / min_j f(lam_j) per task
-    (gamma = 0: the plain condition number), inf where the smallest is 0.
-
-    Parameters
-    ----------
-    eigenvalues : (n, d) array (e.g. ``gram_spectrum(X).eigenvalues``)
-    gamma : float
-    """
-    lam = np.asarray(eigenvalues, dtype=float)
-    if lam.ndim != 2:
-        raise ValueError(f"eigenvalues must have shape (n, d), got {lam.shape}")
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not np.isfinite(float(gamma)):
-        raise ValueError(f"gamma must be a finite real number, got {gamma!r}")
-    f = np.asarray(_eigenvalue_map()(lam, float(gamma)), dtype=float) * np.ones_like(lam)
-    hi, lo = f.max(axis=1), f.min(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(lo > 0, hi / np.where(lo > 0, lo, 1.0), np.inf)

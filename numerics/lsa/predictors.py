@@ -6,11 +6,12 @@ loops over tasks or positions; the only loop is over the K layers (steps).
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+
+from numerics.lsa.args import schedule, task_arrays
+from theory.args import integer, real
 
 __all__ = [
     "gd_predict",
@@ -18,49 +19,12 @@ __all__ = [
     "gdpp_predict",
     "SpectralTasks",
     "mc_loss",
-    "StepSizeSearch",
-    "LR_GRID",
-    "line_search_step_size",
     "dampened_rollout",
-    "fit_preconditioner",
 ]
-
-LR_GRID = np.arange(0.001, 25, 0.1)  # the code's scan_lrs grid: 0.001, 0.101, ..., 24.901 (250 values)
-
-
-def _check_tasks(X, y, x_q):
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    x_q = np.asarray(x_q, dtype=float)
-    if X.ndim != 3:
-        raise ValueError(f"X must have shape (n, N, d), got {X.shape}")
-    n, N, d = X.shape
-    if y.shape != (n, N):
-        raise ValueError(f"y must have shape ({n}, {N}), got {y.shape}")
-    if x_q.shape != (n, d):
-        raise ValueError(f"x_q must have shape ({n}, {d}), got {x_q.shape}")
-    return X, y, x_q
-
-
-def _schedule(values, name: str, K=None) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
-    if arr.ndim != 1 or arr.size < 1:
-        raise ValueError(f"{name} must be a number or a 1-D sequence with >= 1 entries, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {values!r}")
-    if K is not None and arr.size != K:
-        raise ValueError(f"{name} must have {K} entries (one per layer), got {arr.size}")
-    return arr
 
 
 def _matvec(A, v):
     return (A @ v[..., None])[..., 0]  # (n, d, d) @ (n, d) -> (n, d)
-
-
-def _scalar(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
 
 
 def gd_predict(X, y, x_q, eta) -> np.ndarray:
@@ -82,8 +46,8 @@ def gd_predict(X, y, x_q, eta) -> np.ndarray:
     >>> gd_predict(X, y, xq, 0.5)
     array([2.])
     """
-    X, y, x_q = _check_tasks(X, y, x_q)
-    eta = _scalar(eta, "eta")
+    X, y, x_q = task_arrays(X, y, x_q)
+    eta = real(eta, "eta")
     b = (y[:, None, :] @ X)[:, 0, :]  # (n, d) = X^T y
     return eta / X.shape[1] * np.einsum("nd,nd->n", b, x_q)
 
@@ -104,8 +68,8 @@ def kstep_gd_predict(X, y, x_q, etas, *, return_all: bool = False) -> np.ndarray
     >>> kstep_gd_predict(X, y, xq, [0.5, 0.5])  # w: 0 -> 1 -> 1.5
     array([3.])
     """
-    X, y, x_q = _check_tasks(X, y, x_q)
-    etas = _schedule(etas, "etas")
+    X, y, x_q = task_arrays(X, y, x_q)
+    etas = schedule(etas, "etas")
     n, N, d = X.shape
     S = np.swapaxes(X, 1, 2) @ X / N  # (n, d, d)
     c = (y[:, None, :] @ X)[:, 0, :] / N  # (n, d)
@@ -136,9 +100,9 @@ def gdpp_predict(X, y, x_q, etas, gammas, *, return_all: bool = False) -> np.nda
     >>> gdpp_predict(X, y, xq, [0.5, 0.5], [0.0, 0.0])
     array([3.])
     """
-    X, y, x_q = _check_tasks(X, y, x_q)
-    etas = _schedule(etas, "etas")
-    gammas = _schedule(gammas, "gammas", K=etas.size)
+    X, y, x_q = task_arrays(X, y, x_q)
+    etas = schedule(etas, "etas")
+    gammas = schedule(gammas, "gammas", K=etas.size)
     n, N, d = X.shape
     G = np.swapaxes(X, 1, 2) @ X  # (n, d, d)
     b = (y[:, None, :] @ X)[:, 0, :]  # (n, d)
@@ -179,7 +143,7 @@ class SpectralTasks:
 
     @classmethod
     def from_tasks(cls, X, y, x_q, y_q) -> "SpectralTasks":
-        X, y, x_q = _check_tasks(X, y, x_q)
+        X, y, x_q = task_arrays(X, y, x_q)
         lam, U = np.linalg.eigh(np.swapaxes(X, 1, 2) @ X)  # (n, d), (n, d, d)
         b = np.einsum("nde,nd->ne", U, (y[:, None, :] @ X)[:, 0, :])
         xq = np.einsum("nde,nd->ne", U, x_q)
@@ -187,8 +151,8 @@ class SpectralTasks:
 
     def predict(self, etas, gammas, *, return_all: bool = False) -> np.ndarray:
         """GD++ prediction, the same map as :func:`gdpp_predict`: (n,), or (K + 1, n) with ``return_all``."""
-        etas = _schedule(etas, "etas")
-        gammas = _schedule(gammas, "gammas", K=etas.size)
+        etas = schedule(etas, "etas")
+        gammas = schedule(gammas, "gammas", K=etas.size)
         lam, b, xq = self.lam, self.b, self.xq
         q = np.zeros(lam.shape[0])
         preds = [np.zeros_like(q)]
@@ -236,73 +200,6 @@ def mc_loss(pred, y_q):
     return mean, se
 
 
-@dataclass(frozen=True)
-class StepSizeSearch:
-    """Result of :func:`line_search_step_size`."""
-
-    eta: float            # the minimiser
-    loss: float           # MC 1/2-loss at eta
-    se: float             # its standard error
-    etas: np.ndarray      # the grid searched
-    losses: np.ndarray    # MC loss on the grid
-
-
-def line_search_step_size(X, y, x_q, y_q, *, layers: int = 1, method: str = "grid",
-                          grid=None) -> StepSizeSearch:
-    """Step size of K tied GD layers minimising the MC loss on the given tasks.
-
-    ``method="grid"`` is the authors' ``scan_lrs``: the argmin over eta = 0.001 + 0.1 k,
-    k = 0..249 (same eta in every layer); the paper calls it "line search over 10^4 tasks".
-    ``method="continuous"`` refines the grid minimiser with bounded Brent
-    (``scipy.optimize.minimize_scalar``) between its two neighbours.  For one layer the
-    continuous minimiser is mean(g y_q)/mean(g^2), g = gd_predict(eta = 1).
-
-    Returns
-    -------
-    StepSizeSearch
-    """
-    X, y, x_q = _check_tasks(X, y, x_q)
-    y_q = np.asarray(y_q, dtype=float)
-    if y_q.shape != (X.shape[0],):
-        raise ValueError(f"y_q must have shape ({X.shape[0]},), got {y_q.shape}")
-    if isinstance(layers, bool) or not isinstance(layers, numbers.Integral) or layers < 1:
-        raise ValueError(f"layers must be an integer >= 1, got {layers!r}")
-    if method not in ("grid", "continuous"):
-        raise ValueError(f"method must be 'grid' or 'continuous', got {method!r}")
-    etas = LR_GRID if grid is None else _schedule(grid, "grid")
-
-    if layers == 1:
-        g = gd_predict(X, y, x_q, 1.0)  # the prediction is linear in eta
-        g2, gy, y2 = np.mean(g * g), np.mean(g * y_q), np.mean(y_q * y_q)
-
-        def loss(eta):
-            return 0.5 * (eta * eta * g2 - 2.0 * eta * gy + y2)
-    else:
-        spec = SpectralTasks.from_tasks(X, y, x_q, y_q)  # one eigh, then O(n d K) per eta
-        zeros = [0.0] * layers
-
-        def loss(eta):
-            return spec.loss([eta] * layers, zeros)
-
-    losses = np.array([loss(e) for e in etas])
-    i = int(np.argmin(losses))
-    eta = float(etas[i])
-    if method == "continuous":
-        lo = etas[max(i - 1, 0)]
-        hi = etas[min(i + 1, etas.size - 1)]
-        if hi > lo:
-            res = optimize.minimize_scalar(loss, bounds=(lo, hi), method="bounded",
-                                           options={"xatol": 1e-10 * max(1.0, abs(hi))})
-            if res.fun <= losses[i]:
-                eta = float(res.x)
-    if layers == 1:
-        pred = eta * g
-    else:
-        pred = kstep_gd_predict(X, y, x_q, [eta] * layers)
-    mean, se = mc_loss(pred, y_q)
-    return StepSizeSearch(eta, mean, se, np.asarray(etas), losses)
-
-
 def dampened_rollout(X, y, x_q, y_q, eta, lam, steps: int):
     """The one-step GD layer applied repeatedly with dampening lam (von Oswald et al. 2023, A.6).
 
@@ -315,39 +212,8 @@ def dampened_rollout(X, y, x_q, y_q, eta, lam, steps: int):
     -------
     (losses, ses): two (steps + 1,) arrays, the MC 1/2-loss after 0..steps applications.
     """
-    eta = _scalar(eta, "eta")
-    lam = _scalar(lam, "lam")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    preds = kstep_gd_predict(X, y, x_q, [lam * eta] * int(steps), return_all=True)  # (steps+1, n)
+    eta = real(eta, "eta")
+    lam = real(lam, "lam")
+    steps = integer(steps, "steps", minimum=1)
+    preds = kstep_gd_predict(X, y, x_q, [lam * eta] * steps, return_all=True)  # (steps+1, n)
     return mc_loss(preds, y_q)
-
-
-def fit_preconditioner(X, y, x_q, y_q):
-    """Least-squares fit of Gamma in y_hat = x_q^T Gamma (1/N) sum_i y_i x_i over the tasks.
-
-    The population minimiser for x ~ N(0, Lambda), w ~ N(0, I) is
-    ((1 + 1/N) Lambda + tr(Lambda)/N I)^{-1} (Zhang, Frei, Bartlett 2024, Thm 4.1;
-    ``theory.lsa.zfb_preconditioner``).  Features phi = vec(x_q h^T), h = X^T y / N; the
-    standard errors are the heteroscedasticity-robust (sandwich, HC0) ones of OLS.
-
-    Returns
-    -------
-    (Gamma, se): two (d, d) arrays.
-    """
-    X, y, x_q = _check_tasks(X, y, x_q)
-    y_q = np.asarray(y_q, dtype=float)
-    n, N, d = X.shape
-    if y_q.shape != (n,):
-        raise ValueError(f"y_q must have shape ({n},), got {y_q.shape}")
-    if n <= d * d:
-        raise ValueError(f"need more tasks than d^2 = {d * d} to fit Gamma, got {n}")
-    h = (y[:, None, :] @ X)[:, 0, :] / N  # (n, d)
-    phi = np.einsum("na,nb->nab", x_q, h).reshape(n, d * d)  # (n, d^2)
-    A = phi.T @ phi
-    coef = np.linalg.solve(A, phi.T @ y_q)
-    r = y_q - phi @ coef
-    A_inv = np.linalg.inv(A)
-    meat = (phi * (r * r)[:, None]).T @ phi
-    cov = A_inv @ meat @ A_inv
-    return coef.reshape(d, d), np.sqrt(np.diag(cov)).reshape(d, d)

@@ -1,0 +1,70 @@
+"""Numerics of von Oswald et al. 2023, "Transformers learn in-context by gradient descent".
+
+Submodules, one idea each:
+
+- :mod:`numerics.lsa.tasks`: the samplers of the authors' code (x ~ U(-r/2, r/2)^d with r = 1,
+  w ~ N(0, I); any law of ``theory.laws``; Gaussian with covariance Lambda; OOD input scale,
+  task scale, other distributions with the code's Frobenius normalisation, distractor targets);
+- :mod:`numerics.lsa.predictors`: the GD, K-step GD and GD++ predictors on sufficient statistics
+  (and in the Gram matrix's eigenbasis), Monte-Carlo losses with standard errors, dampened
+  roll-outs;
+- :mod:`numerics.lsa.fits`: the step-size line search and the least-squares preconditioner;
+- :mod:`numerics.lsa.gdpp`: GD++ step sizes and curvature corrections fitted by L-BFGS;
+- :mod:`numerics.lsa.spectrum`: the X X^T spectrum and GD++ condition numbers;
+- :mod:`numerics.lsa.tokens`: token-level linear self-attention and the constructions' weights;
+- :mod:`numerics.lsa.args`: the argument checks they share (task arrays, per-layer schedules).
+
+Examples
+--------
+>>> X, y, x_q, y_q, w = sample_tasks(20000, 10, 10, seed=0)
+>>> loss, se = mc_loss(gd_predict(X, y, x_q, 200 / 33), y_q)
+>>> abs(loss - 0.20623) < 5 * se   # theory.lsa.one_step_loss at eta* = 200/33
+True
+"""
+from numerics.lsa.fits import LR_GRID, StepSizeSearch, fit_preconditioner, line_search_step_size
+from numerics.lsa.gdpp import GDPPFit, fit_gdpp, loss_and_grad
+from numerics.lsa.predictors import (
+    SpectralTasks,
+    dampened_rollout,
+    gd_predict,
+    gdpp_predict,
+    kstep_gd_predict,
+    mc_loss,
+)
+from numerics.lsa.spectrum import GramSpectrum, gdpp_condition_numbers, gram_spectrum
+from numerics.lsa.tasks import OOD_DISTRIBUTIONS, LSATasks, sample_ood_tasks, sample_tasks
+from numerics.lsa.tokens import (
+    build_tokens,
+    gd_construction_weights,
+    gdpp_construction_weights,
+    lsa_forward,
+    lsa_layer,
+)
+
+__all__ = [
+    "LSATasks",
+    "OOD_DISTRIBUTIONS",
+    "sample_tasks",
+    "sample_ood_tasks",
+    "build_tokens",
+    "gd_predict",
+    "kstep_gd_predict",
+    "gdpp_predict",
+    "mc_loss",
+    "LR_GRID",
+    "StepSizeSearch",
+    "line_search_step_size",
+    "dampened_rollout",
+    "fit_preconditioner",
+    "SpectralTasks",
+    "GDPPFit",
+    "fit_gdpp",
+    "loss_and_grad",
+    "GramSpectrum",
+    "gram_spectrum",
+    "gdpp_condition_numbers",
+    "lsa_layer",
+    "lsa_forward",
+    "gd_construction_weights",
+    "gdpp_construction_weights",
+]

@@ -1,0 +1,45 @@
+"""Figures of von Oswald et al. 2023, "Transformers learn in-context by gradient descent".
+
+One function per paper figure; each takes its trained LSA models from the run store
+(``validation.runs.vonoswald2023``), evaluates the GD / GD++ baselines of ``numerics.lsa`` and
+draws the closed forms of ``theory.lsa`` dashed, so every picture is also a check.  Settings are
+the authors' code's (notes §0): d = N = 10, x ~ U(-1/2, 1/2)^d (the paper writes U(-1, 1)),
+w ~ N(0, I), losses are 1/2 MSE; the OOD axis alpha is the code's ``input_range`` (full width,
+U(-alpha/2, alpha/2)).
+
+Profiles: ``"quick"`` (one seed, shortened training; every figure well under two minutes on
+two cores) and ``"paper"`` (5 seeds, 5000 steps tied / 50000 untied, 10^4 evaluation tasks); the
+sizes are ``validation.runs.vonoswald2023.PROFILES``.  fig1_right, fig2, fig6, fig9 and fig10 share
+one training run, fig3 and fig6 the deep ones.  Each figure's json records what a profile shortened.
+
+Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
+:mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
+:mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
+(Fig 13), and what they share in :mod:`~paper_figs.vonoswald2023.common`.
+"""
+from paper_figs.vonoswald2023.deep import fig3_deep_vs_gd_and_gdpp
+from paper_figs.vonoswald2023.one_layer import fig2_one_layer_vs_gd, fig9_weight_heatmaps
+from paper_figs.vonoswald2023.ood import fig6_out_of_distribution
+from paper_figs.vonoswald2023.rollouts import fig1_right_dampened_rollout, fig10_dampened_rollouts
+from paper_figs.vonoswald2023.spectrum import fig13_gdpp_spectrum
+
+__all__ = [
+    "FIGURES",
+    "fig1_right_dampened_rollout",
+    "fig2_one_layer_vs_gd",
+    "fig3_deep_vs_gd_and_gdpp",
+    "fig6_out_of_distribution",
+    "fig9_weight_heatmaps",
+    "fig10_dampened_rollouts",
+    "fig13_gdpp_spectrum",
+]
+
+FIGURES = {
+    "fig1_right": fig1_right_dampened_rollout,
+    "fig2": fig2_one_layer_vs_gd,
+    "fig3": fig3_deep_vs_gd_and_gdpp,
+    "fig6": fig6_out_of_distribution,
+    "fig9": fig9_weight_heatmaps,
+    "fig10": fig10_dampened_rollouts,
+    "fig13": fig13_gdpp_spectrum,
+}

@@ -1,0 +1,73 @@
+"""The trained models of von Oswald et al. 2023: linear self-attention in torch, trained and compared with GD.
+
+Submodules, one idea each:
+
+- :mod:`validation.lsa.models`: tokens, the batched LSA forward pass on merged weights (and the
+  per-token reference loop it is tested against), the GD / GD++ construction weights, the
+  trainable :class:`LSA` module;
+- :mod:`validation.lsa.sampler`: regression tasks drawn in torch on the device;
+- :mod:`validation.lsa.config`: the settings of a run, checked once;
+- :mod:`validation.lsa.loop`: the training loop (trains and returns losses and logged weights);
+- :mod:`validation.lsa.baselines`: the GD and GD++ constructions fitted for a run's setting;
+- :mod:`validation.lsa.readouts`: step size, curvature and interpolation read from weights;
+- :mod:`validation.lsa.evaluation`: losses, alignment metrics and roll-outs on fixed tasks;
+- :mod:`validation.lsa.trainer`: :func:`train_lsa`, the one call from arguments to an
+  :class:`LSAResult` (baselines, training, comparisons).
+"""
+from validation.lsa.baselines import LSABaselines, construction_pair, fit_baselines
+from validation.lsa.config import LSAConfig, default_grad_clip
+from validation.lsa.evaluation import (
+    Evaluator,
+    alignment_history,
+    alignment_metrics,
+    interpolation_losses,
+    lsa_predict,
+    lsa_rollout_losses,
+)
+from validation.lsa.loop import LSATraining, train_weights
+from validation.lsa.models import (
+    LSA,
+    construction_weights,
+    lsa_forward,
+    lsa_forward_loop,
+    make_tokens,
+    pad_weights,
+)
+from validation.lsa.readouts import curvature_readout, effective_step_size, interpolate_weights
+from validation.lsa.sampler import TaskSampler, sample_task_tokens
+from validation.lsa.trainer import LSAResult, compare_training, evaluation_set, train_lsa
+
+__all__ = [
+    # training (trainer, config, loop)
+    "LSAResult",
+    "train_lsa",
+    "LSAConfig",
+    "default_grad_clip",
+    "LSATraining",
+    "train_weights",
+    # baselines and comparisons (baselines, evaluation, trainer)
+    "LSABaselines",
+    "fit_baselines",
+    "construction_pair",
+    "Evaluator",
+    "evaluation_set",
+    "compare_training",
+    "alignment_metrics",
+    "alignment_history",
+    "interpolation_losses",
+    "lsa_predict",
+    "lsa_rollout_losses",
+    # read-outs of weights (readouts)
+    "effective_step_size",
+    "curvature_readout",
+    "interpolate_weights",
+    # the model (models, sampler)
+    "LSA",
+    "make_tokens",
+    "lsa_forward",
+    "lsa_forward_loop",
+    "construction_weights",
+    "pad_weights",
+    "TaskSampler",
+    "sample_task_tokens",
+]

@@ -1,0 +1,152 @@
+"""The training loop of the LSA of von Oswald et al. 2023: fresh tasks every step, AdamW, clipped gradients.
+
+:func:`train_weights` builds the model of a checked :class:`validation.lsa.config.LSAConfig`,
+trains it on a stream of fresh regression tasks and returns what training produced: the
+evaluation loss every ``log_every`` steps (on the fixed tasks of an
+:class:`validation.lsa.evaluation.Evaluator`), the merged weights logged at the same steps, and
+the timing.  Baselines, alignment and read-outs are computed from these afterwards
+(:mod:`validation.lsa.baselines`, :mod:`validation.lsa.evaluation`, :mod:`validation.lsa.readouts`).
+
+Training follows the code (notes §3.2): AdamW (b1 0.9, b2 0.98, eps 1e-8, no weight decay)
+after clipping the global gradient norm, 1/2-MSE loss; the init seed and the data seed are the
+second and third 64-bit words of the run seed's ``SeedSequence``.
+"""
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from validation.lsa.config import LSAConfig
+from validation.lsa.evaluation import Evaluator
+from validation.lsa.models import LSA
+from validation.lsa.sampler import TaskSampler
+
+__all__ = ["LSATraining", "train_weights"]
+
+
+@dataclass(frozen=True, eq=False)
+class LSATraining:
+    """What one training run produced (losses are the paper's 1/2-MSE).
+
+    ``weights[t]`` is the merged (W_KQ, W_PV) pair, float64 tensors of shape (L, H, D, D) on the
+    run's device, at training step ``steps[t]`` (step 0: the initialisation).
+    """
+
+    steps: np.ndarray          # (n_log,) training steps at which we evaluated
+    losses: np.ndarray         # (n_log,) eval 1/2-loss
+    loss_se: np.ndarray        # (n_log,) its standard error over the eval tasks
+    train_losses: np.ndarray   # (n_log,) 1/2-loss of that step's minibatch (nan at step 0)
+    weights: tuple             # n_log pairs (W_KQ, W_PV)
+    train_time: float          # wall seconds in the training steps (evaluation excluded)
+    train_cpu: float           # CPU seconds of both threads in the training steps
+    threads: int               # torch intra-op threads during training
+
+
+def _batches(sampler: TaskSampler, n: int, batch: int, generator: torch.Generator, prefetch: bool):
+    """Yield n training batches (E, y_q[, C]); on the CPU a producer thread draws them ahead.
+
+    The producer is the only user of ``generator`` and yields in order, so the stream is the
+    same with or without prefetching (same seed -> same batches).
+    """
+    if not prefetch:
+        for _ in range(n):
+            yield sampler(batch, generator)
+        return
+    q: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for _ in range(n):
+                item = sampler(batch, generator)
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # pragma: no cover - forwarded to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="lsa-task-sampler", daemon=True)
+    thread.start()
+    try:
+        for _ in range(n):
+            item = q.get()
+            if isinstance(item, BaseException):  # pragma: no cover
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _train_step(model: LSA, opt, max_norm, E, y_q, C=None) -> None:
+    """One step: 1/2-MSE, backward, optax-style global-norm clip, AdamW (no host sync)."""
+    loss = 0.5 * ((model(E, C) - y_q) ** 2).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    g = model.theta.grad
+    g.mul_(max_norm / torch.maximum(g.norm(), max_norm))  # optax.clip_by_global_norm
+    opt.step()
+    model.last_loss = loss.detach()
+
+
+def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
+    """Train the LSA of ``config`` and log its evaluation loss and merged weights every ``log_every`` steps.
+
+    ``evaluator`` holds the fixed evaluation tasks (built for the same layers, softmax, dampening
+    and token clip as the model).  Same config -> bit-identical result on the same machine.
+    """
+    c = config
+    dev, dtype = c.device, c.dtype
+    init_seed, data_seed = (int(s) for s in np.random.SeedSequence(c.seed).generate_state(3, dtype=np.uint64)[1:])
+    model = LSA(d=c.d, layers=c.layers, recurrent=c.recurrent, heads=c.heads, key_size=c.key_size,
+                softmax=c.softmax, init_scale=c.init_scale, dampening=c.dampening, clip=c.clip_tokens,
+                generator=torch.Generator().manual_seed(init_seed), dtype=dtype, device=dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=c.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.0,
+                            foreach=False)
+    max_norm = torch.tensor(c.grad_clip, dtype=dtype, device=dev)
+    # tokens padded to a multiple of 4 channels (faster MKL products; the function is unchanged)
+    # and, for linear attention, the context statistic C = sum_i e_i e_i^T drawn with the batch
+    sampler = TaskSampler(c.d, c.N, c.law, dtype=dtype, device=dev, pad=(-(c.d + 1)) % 4, stats=not c.softmax)
+    data_gen = torch.Generator(device=dev).manual_seed(data_seed)
+
+    log = {"steps": [], "losses": [], "train": [], "se": [], "weights": []}
+
+    def evaluate(step: int, train_loss: float):
+        KQ, PV = (w.detach().to(torch.float64) for w in model.merged())
+        loss, se = evaluator.loss(KQ, PV)
+        log["steps"].append(step)
+        log["losses"].append(loss)
+        log["se"].append(se)
+        log["train"].append(train_loss)
+        log["weights"].append((KQ, PV))
+
+    evaluate(0, float("nan"))
+    t_train, train_time = time.perf_counter(), 0.0
+    cpu_start = time.process_time()  # CPU seconds of both threads (evaluation excluded below)
+    eval_cpu = 0.0
+    stream = contextlib.closing(_batches(sampler, c.steps, c.batch, data_gen, c.prefetch))
+    with stream as batches:
+        for step, item in enumerate(batches, start=1):
+            _train_step(model, opt, max_norm, *item)
+            if step % c.log_every == 0 or step == c.steps:
+                train_time += time.perf_counter() - t_train
+                c0 = time.process_time()
+                evaluate(step, float(model.last_loss))
+                eval_cpu += time.process_time() - c0
+                t_train = time.perf_counter()
+    train_time += time.perf_counter() - t_train
+    train_cpu = time.process_time() - cpu_start - eval_cpu
+    return LSATraining(steps=np.array(log["steps"]), losses=np.array(log["losses"]), loss_se=np.array(log["se"]),
+                       train_losses=np.array(log["train"]), weights=tuple(log["weights"]),
+                       train_time=train_time, train_cpu=train_cpu, threads=torch.get_num_threads())

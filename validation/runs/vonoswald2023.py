@@ -1,0 +1,106 @@
+"""The standard training runs of von Oswald et al. 2023 and their sizes per profile.
+
+Every trained model the checks (``validation.checks.vonoswald2023``) and the figures
+(``paper_figs.vonoswald2023``) use is one :func:`validation.lsa.train_lsa` call described here as a
+:class:`validation.store.RunConfig` and obtained through the run store (:func:`trained`), so a
+setting used twice trains once per store.  The checks use the figures' runs of seed 0 (the
+default figure seed): ``icl-theory reproduce`` trains each of them once.  Every run uses at most
+2 torch threads: the matrices are small (more threads do not make it faster), and the float32
+numbers then do not depend on the machine's core count.
+
+Profiles (:data:`PROFILES`): ``"paper"`` (the authors' sizes: 5 seeds, 5000 steps tied / 50000
+untied at batch 2048, 10^4 evaluation tasks), ``"quick"`` (one seed, shortened training; every
+figure well under two minutes on two cores) and the test-only ``"_smoke"`` (a few steps; its
+numbers mean nothing).  Besides the runs, a profile sets the Monte-Carlo sizes of the figures
+(``mc_tasks``, the alpha grids, the spectrum and roll-out task counts).
+
+Examples
+--------
+>>> config = check_run("quick", layers=1)
+>>> dict(config.kwargs)["steps"], dict(config.kwargs)["batch"]
+(1500, 2048)
+>>> config == figure_run("quick", seed=0, layers=1)
+True
+>>> [dict(c.kwargs)["seed"] for c in figure_runs("paper", seed=3)]
+[3, 4, 5, 6, 7]
+"""
+from __future__ import annotations
+
+from theory.args import integer, seed as check_seed
+from theory.lsa.ood import TRAIN_LAW
+from validation.lsa import LSAResult, train_lsa
+from validation.store import RunConfig, run_many
+
+__all__ = ["PAPER", "D", "N_CTX", "LAW", "PAPER_SCALE", "PROFILES", "USER_PROFILES", "sizes", "figure_run",
+           "figure_runs", "check_run", "trained"]
+
+PAPER = "vonoswald2023"
+#: the paper's setting (the authors' code): d = N = 10, x ~ U(-1/2, 1/2)^d (the paper writes U(-1, 1))
+D, N_CTX, LAW = 10, 10, TRAIN_LAW
+
+PAPER_SCALE = dict(seeds=5, steps_1=5000, steps_tied=5000, steps_untied=50000, batch=2048, batch_deep=2048,
+                   eval_tasks=10000, log_every=100, fit_tasks=20000, mc_tasks=10000,
+                   n_values=(4, 6, 8, 10, 14, 20), alpha_step=0.03, task_step=0.1, other_step=0.05,
+                   spectrum_tasks=10000, gamma_points=121, rollout_steps=50, rollout_tasks=10000,
+                   fig6_layers=(2, 5))
+PROFILES = {
+    "paper": PAPER_SCALE,
+    "quick": dict(PAPER_SCALE, seeds=1, steps_1=1500, steps_tied=3500, steps_untied=2000, batch_deep=512,
+                  eval_tasks=2000, log_every=50, fit_tasks=10000, mc_tasks=1000,
+                  n_values=(5, 10, 15), alpha_step=0.1, task_step=0.25, other_step=0.25,
+                  rollout_tasks=2000, fig6_layers=(2,)),
+    # tiny sizes for the smoke tests only (not a user profile)
+    "_smoke": dict(PAPER_SCALE, seeds=1, steps_1=6, steps_tied=6, steps_untied=6, batch=32, batch_deep=32,
+                   eval_tasks=64, log_every=3, fit_tasks=256, mc_tasks=64, n_values=(3, 10),
+                   alpha_step=0.5, task_step=1.5, other_step=1.5, spectrum_tasks=200,
+                   gamma_points=11, rollout_steps=5, rollout_tasks=64, fig6_layers=(2,)),
+}
+#: the profiles a user chooses between (the command line's choices)
+USER_PROFILES = ("quick", "paper")
+
+def _profile(profile) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be {' or '.join(map(repr, USER_PROFILES))}, got {profile!r}")
+    return profile
+
+
+def sizes(profile: str) -> dict:
+    """The sizes of ``profile`` (a copy of its row of :data:`PROFILES`); ``ValueError`` naming a bad profile."""
+    return dict(PROFILES[_profile(profile)])
+
+
+def figure_run(profile: str, *, seed: int, layers: int = 1, recurrent: bool = True, n: int = D,
+               N: int = N_CTX) -> RunConfig:
+    """The run the figures train for one seed: ``layers`` layers (tied if ``recurrent``), d = ``n``.
+
+    Steps: ``steps_1`` for one layer, ``steps_tied`` / ``steps_untied`` for deeper models; batch
+    ``batch`` for one layer, ``batch_deep`` otherwise; ``eval_tasks``, ``log_every`` and the GD++
+    fit's ``fit_tasks`` from the profile; at most 2 torch threads.
+    """
+    cfg = sizes(profile)
+    layers = integer(layers, "layers", minimum=1)
+    steps = cfg["steps_1"] if layers == 1 else cfg["steps_tied"] if recurrent else cfg["steps_untied"]
+    return RunConfig.of(train_lsa, d=integer(n, "n", minimum=1), N=integer(N, "N", minimum=1), law=LAW,
+                        layers=layers, recurrent=bool(recurrent), steps=steps,
+                        batch=cfg["batch"] if layers == 1 else cfg["batch_deep"], seed=check_seed(seed),
+                        eval_tasks=cfg["eval_tasks"], log_every=cfg["log_every"], gdpp_fit_tasks=cfg["fit_tasks"],
+                        max_threads=2)
+
+
+def figure_runs(profile: str, seed: int, **setting) -> list[RunConfig]:
+    """:func:`figure_run` for each of the profile's ``seeds`` seeds: seed, seed + 1, ..."""
+    seed = check_seed(seed)
+    return [figure_run(profile, seed=seed + i, **setting) for i in range(sizes(profile)["seeds"])]
+
+
+def check_run(profile: str, layers: int) -> RunConfig:
+    """The run a trained check uses: the figures' recurrent ``layers``-layer run of seed 0
+    (:func:`figure_run`), so that checks and figures share it."""
+    if profile not in USER_PROFILES:
+        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+    return figure_run(profile, seed=0, layers=layers, recurrent=True)
+
+
+def trained(configs) -> list[LSAResult]:
+    """The results of ``configs`` (a list of :class:`RunConfig`) from the current run store, trained once each."""
+    return run_many(configs)
