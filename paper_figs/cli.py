@@ -14,25 +14,18 @@ from the run store (``OUT/.runs``, or ``--store DIR``; ``--fresh`` retrains).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
-import inspect
 import json
-import logging
 import sys
 import time
 from pathlib import Path
 
+from paper_figs.derive import run_derive
+from paper_figs.errors import UserError
+from paper_figs.session import Progress, format_table, selected_papers, session
 from theory.args import ArgumentError
 from validation import papers
 
 __all__ = ["main", "build_parser"]
-
-log = logging.getLogger("icl_theory")
-
-
-class UserError(Exception):
-    """A mistake in what the user typed: reported as one ``error:`` line, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,231 +33,12 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
-# ----------------------------------------------------------------------------- derive
-def _theory_functions() -> dict[str, object]:
-    """Every public function of the theory modules, keyed by ``module.name``."""
-    out = {}
-    for mod_name in ("laws",) + tuple(p.model for p in papers.PAPERS):
-        module = importlib.import_module(f"theory.{mod_name}")
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if inspect.isfunction(obj):
-                out[f"{mod_name}.{name}"] = obj
-    return out
-
-
-def _find_function(name: str):
-    functions = _theory_functions()
-    if name in functions:
-        return name, functions[name]
-    matches = [key for key in functions if key.split(".", 1)[1] == name]
-    if len(matches) == 1:
-        return matches[0], functions[matches[0]]
-    if len(matches) > 1:
-        raise UserError(f"name {name!r} is ambiguous: use one of {', '.join(matches)}")
-    raise UserError(f"name must be a theory function (see `icl-theory derive --list`), got {name!r}")
-
-
-def _parse_value(key: str, text: str):
-    import sympy as sp
-    from sympy.abc import _clash  # N, S, E, I, Q, O, beta, gamma, pi, ... as plain symbols
-
-    from theory.laws import parse_law
-
-    if key == "law" or key.endswith("_law"):
-        try:
-            return parse_law(text)
-        except ArgumentError as exc:
-            raise UserError(str(exc)) from None
-    try:
-        value = sp.sympify(text, locals=dict(_clash), rational=True)
-    except (sp.SympifyError, SyntaxError, TypeError) as exc:
-        raise UserError(f"{key} must be a number, a symbol or a list, got {text!r}") from exc
-    if isinstance(value, sp.Basic) and value.has(sp.nan, sp.zoo, -sp.oo):
-        raise UserError(f"{key} must be finite, got {text!r}")
-    if isinstance(value, (list, tuple, sp.Tuple)):
-        items = list(value)
-        if items and all(isinstance(row, (list, tuple, sp.Tuple)) for row in items):
-            value = sp.Matrix([list(row) for row in items])
-        else:
-            value = tuple(items)
-    # free names are positive quantities (sizes, variances, step sizes, times)
-    if hasattr(value, "free_symbols") and value.free_symbols:
-        value = value.subs({s: sp.Symbol(s.name, positive=True) for s in value.free_symbols})
-    return value
-
-
-def _bind_arguments(fn, tokens: list[str]):
-    params = list(inspect.signature(fn).parameters.values())
-    args, kwargs = [], {}
-    for token in tokens:
-        if "=" in token:
-            key, text = token.split("=", 1)
-            key = key.strip()
-            if key not in {p.name for p in params}:
-                names = ", ".join(p.name for p in params)
-                raise UserError(f"argument {key!r} is not a parameter of {fn.__name__} (takes {names})")
-            kwargs[key] = _parse_value(key, text.strip())
-        else:
-            if kwargs:
-                raise UserError(f"positional argument {token!r} after key=value arguments")
-            if len(args) >= len(params):
-                raise UserError(f"too many arguments for {fn.__name__}")
-            args.append(_parse_value(params[len(args)].name, token))
-    try:
-        inspect.signature(fn).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise UserError(f"{fn.__name__}: {exc}") from None
-    return args, kwargs
-
-
-def _as_float(value):
-    import sympy as sp
-
-    try:
-        if isinstance(value, sp.MatrixBase):
-            return [[float(v) for v in row] for row in value.tolist()]
-        if isinstance(value, (bool, sp.logic.boolalg.BooleanAtom)):
-            return bool(value)
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _cmd_derive(ns) -> int:
-    import sympy as sp
-
-    if ns.list:
-        for key, fn in sorted(_theory_functions().items()):
-            doc = (inspect.getdoc(fn) or "").splitlines()
-            print(f"{key}{inspect.signature(fn)}\n    {doc[0] if doc else ''}")
-        return 0
-    if not ns.name:
-        raise UserError("name is required (or --list)")
-    full, fn = _find_function(ns.name)
-    args, kwargs = _bind_arguments(fn, ns.args)
-    try:
-        result = fn(*args, **kwargs)
-    except ArgumentError as exc:  # a bad value for the function; any other exception is a bug
-        raise UserError(str(exc)) from None
-    numeric = _as_float(result)
-    if ns.json:
-        shown = {k: str(v) for k, v in zip(inspect.signature(fn).parameters, args)}
-        shown.update({k: str(v) for k, v in kwargs.items()})
-        print(json.dumps({"name": full, "arguments": shown, "result": sp.sstr(result),
-                          "latex": sp.latex(result), "value": numeric}, indent=2))
-    elif ns.latex:
-        print(sp.latex(result))
-    else:
-        print(sp.pretty(result, use_unicode=True) if isinstance(result, sp.MatrixBase) else sp.sstr(result))
-        if isinstance(numeric, float) and not (isinstance(result, sp.Basic) and result.is_Integer):
-            print(f"  = {numeric:.10g}")
-    return 0
-
-
-# ----------------------------------------------------------------------------- progress, store
-def _format_table(results) -> str:
-    header = ("paper", "claim", "source", "theory", "measured", "tolerance", "pass")
-    rows = [header] + [r.row() for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for k, row in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-        if k == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-class _Progress:
-    """One line per finished unit on stderr (unless ``--quiet``) and in ``OUT/icl-theory.log``; a tqdm
-    bar over the units on a terminal."""
-
-    def __init__(self, ns, total: int, desc: str):
-        self.bar = None
-        if not ns.quiet and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, leave=False)
-
-    def line(self, text: str) -> None:
-        log.info(text)
-        if self.bar is not None:
-            self.bar.update(0)
-
-    def step(self, text: str) -> None:
-        self.line(text)
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-class _LineHandler(logging.Handler):
-    """Writes each record as one line, through tqdm on a terminal so the bar stays intact."""
-
-    def __init__(self, stream):
-        super().__init__()
-        self.stream = stream
-        self.started = time.perf_counter()
-
-    def emit(self, record):
-        text = f"[{time.perf_counter() - self.started:7.1f} s] {record.getMessage()}"
-        if self.stream.isatty():
-            from tqdm import tqdm
-
-            tqdm.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
-
-
-@contextlib.contextmanager
-def _session(ns):
-    """The output folder, the log (stderr and OUT/icl-theory.log) and the run store of one command."""
-    from paper_figs.artifacts import ensure_out_dir
-    from validation.store import use_store
-
-    try:
-        out = ensure_out_dir(ns.out)
-        store_dir = ensure_out_dir(ns.store) if ns.store else out / ".runs"
-    except ArgumentError as exc:
-        raise UserError(str(exc)) from None
-    handlers = [logging.FileHandler(out / "icl-theory.log")]
-    handlers[0].setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
-    if not ns.quiet:
-        handlers.append(_LineHandler(sys.stderr))
-    root = logging.getLogger("icl_theory")
-    level = root.level
-    root.setLevel(logging.INFO)
-    for h in handlers:
-        root.addHandler(h)
-    try:
-        with use_store(store_dir, fresh=ns.fresh) as store:
-            log.info("icl-theory %s (store %s)", " ".join(ns.argv), store_dir)
-            yield out, store
-            log.info("runs: %d trained, %d reused from the store", store.trained, store.reused)
-    finally:
-        for h in handlers:
-            root.removeHandler(h)
-            h.close()
-        root.setLevel(level)
-
-
-def _selected_papers(paper: str) -> list[str]:
-    try:
-        papers.check_paper(paper, allow_all=True)
-    except ArgumentError as exc:
-        raise UserError(str(exc)) from None
-    return [p.key for p in papers.PAPERS] if paper == "all" else [paper]
-
-
 # ----------------------------------------------------------------------------- check
 def _run_checks(ns):
     from validation.checks import load_checks, run_checks
 
-    keys = _selected_papers(ns.paper)
-    progress = _Progress(ns, sum(len(load_checks(k)) for k in keys), "checks")
+    keys = selected_papers(ns.paper)
+    progress = Progress(ns, sum(len(load_checks(k)) for k in keys), "checks")
 
     def report(paper, group, rows, seconds):
         failed = sum(not r.passed for r in rows)
@@ -279,15 +53,15 @@ def _run_checks(ns):
 
 
 def _cmd_check(ns) -> int:
-    _selected_papers(ns.paper)
-    with _session(ns):
+    selected_papers(ns.paper)
+    with session(ns):
         results = _run_checks(ns)
     if ns.claim is not None and not results:
         raise UserError(f"claim: no check of --paper {ns.paper} has a claim containing {ns.claim!r}")
     if ns.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
-        print(_format_table(results))
+        print(format_table(results))
         failed = sum(not r.passed for r in results)
         print(f"\n{len(results) - failed} passed, {failed} failed")
     return 0 if all(r.passed for r in results) else 1
@@ -297,7 +71,7 @@ def _cmd_check(ns) -> int:
 def _selected_figures(ns) -> list:
     from paper_figs.registry import resolve
 
-    _selected_papers(ns.paper)
+    selected_papers(ns.paper)
     try:
         return resolve(ns.paper, getattr(ns, "figure", None))
     except ArgumentError as exc:
@@ -310,7 +84,7 @@ def _run_figures(ns, out: Path, selected: list):
     Returns ``(paper, name, paths, seconds, rows)`` per figure."""
     from paper_figs.registry import check_figure
 
-    progress = _Progress(ns, len(selected), "figures")
+    progress = Progress(ns, len(selected), "figures")
     written = []
     try:
         for paper_name, name, fn in selected:
@@ -330,14 +104,14 @@ def _run_figures(ns, out: Path, selected: list):
 
 def _cmd_figures(ns) -> int:
     selected = _selected_figures(ns)
-    with _session(ns) as (out, _):
+    with session(ns) as (out, _):
         written = _run_figures(ns, out, selected)
     for paper, name, paths, seconds, rows in written:
         print(f"{paper}:{name} ({seconds:.1f} s)")
         for p in paths:
             print(f"  {p}")
         if rows:
-            print("\n".join("    " + line for line in _format_table(rows).splitlines()))
+            print("\n".join("    " + line for line in format_table(rows).splitlines()))
     return 0 if all(r.passed for *_, rows in written for r in rows) else 1
 
 
@@ -347,13 +121,13 @@ def _cmd_reproduce(ns) -> int:
 
     started = time.perf_counter()
     selected = _selected_figures(ns)
-    with _session(ns) as (out, _):
+    with session(ns) as (out, _):
         results = _run_checks(ns)
         written = _run_figures(ns, out, selected)
         report = write_report(out, results, written, profile=ns.profile,
                               wall_time=time.perf_counter() - started)
     figure_rows = [r for *_, rows in written for r in rows]
-    print(_format_table(results + figure_rows))
+    print(format_table(results + figure_rows))
     failed = sum(not r.passed for r in results + figure_rows)
     print(f"\n{len(results) + len(figure_rows) - failed} passed, {failed} failed "
           f"({len(figure_rows)} of them figure claims); "
@@ -397,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON (result, LaTeX and float value)")
     p.add_argument("--list", action="store_true", help="list the functions that can be derived")
-    p.set_defaults(run=_cmd_derive)
+    p.set_defaults(run=run_derive)
 
     def common(p):
         p.add_argument("--paper", default="all", help=f"one of {', '.join(keys)} or all (default all)")
