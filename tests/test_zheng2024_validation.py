@@ -360,3 +360,12 @@ def test_check_runs_are_train_mesa_configs_with_seed_0():
         runs.check_config("quick", "gauss")
     with pytest.raises(ValueError, match="profile"):
         runs.check_config("fast", "gauss_grid")
+
+
+def test_check_and_figure_share_the_exact_grid_run():
+    """The check run gauss_grid is the T = 6 point of the c*(T) figure: one config, trained once."""
+    from validation.runs import zheng2024 as runs
+
+    grid = runs.grid_configs(runs.figure_settings("quick", 0))
+    assert runs.check_config("quick", "gauss_grid") in grid
+    assert runs.check_config("paper", "gauss_grid") in runs.grid_configs(runs.figure_settings("paper", 0))
