@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from theory.args import symbolic_integer
+from theory.laws import as_law
 from theory.mesa.args import symbolic_integer_or_oo, symbolic_real
 from theory.mesa.flow import fixed_point, tidy
 from theory.mesa.moments import mesa_moments, require_assumption_41, satisfies_assumption_42
@@ -71,6 +72,7 @@ def asymptotic_relative_error(d, T, law) -> sp.Expr:
     >>> asymptotic_relative_error(5, sp.oo, Gaussian(1))
     2/5
     """
+    law = as_law(law)
     c = fixed_point(d, T, law)
     mom = mesa_moments(law, d)
     return tidy((mom["m2"] - 2 * c * mom["k1"] + c**2 * mom["k2"]) / mom["m2"])

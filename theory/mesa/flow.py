@@ -176,6 +176,7 @@ def population_optimum(d, T, law, masked: bool = False) -> sp.Expr:
     >>> population_optimum(5, 100, SparseAxis(1))
     0
     """
+    law = as_law(law)
     c_star = fixed_point(d, T, law, masked=masked)
     return tidy(reduced_loss(c_star, d, T, law))
 

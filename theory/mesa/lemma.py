@@ -196,6 +196,7 @@ def phase_averaged_gradients(d, T, red: str = "generic", law=None) -> tuple:
     ([a*(a*b - 1), 0], [0, 0, b*(a*b - 1), 0])
     """
     d, T = _small(d, T)
+    law = None if law is None else as_law(law)
     _, _, G_pv, G_kq, _ = _engine(d, T, red, want_loss=False)
     if law is not None:
         G_pv = G_pv.applyfunc(lambda g: law_expectation(g, law, d))
