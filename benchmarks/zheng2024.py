@@ -11,8 +11,9 @@ Measured, each in a fresh subprocess (so the peak RSS is that task's own):
 * ``theory``: ``theory.mesa.fixed_point`` and ``balanced_flow`` at d = 5, T = 100 (milliseconds).
 * ``paper_run_2threads``: the same run with ``num_threads=2`` (the chunks of sequences split over
   two threads, torch single-threaded in each): one run using both cores.
-* ``paper_run_pair``: two such runs (inits (0.1, 0.1) and (0.5, 1.5), one shared data draw) on
-  two threads, torch single-threaded in each, in complex64: what the paper profile of the figures does.
+* ``paper_run_pair``: two such runs (inits (0.1, 0.1) and (0.5, 1.5), one shared data draw) side by
+  side by ``validation.store.run_many(..., workers=2)``, torch single-threaded in each, in complex64:
+  what the paper profile of the figures does.
 * ``paper_run_float32``: the paper run in the authors' precision (``dtype=torch.float32``, complex64),
   as the figures train.
 
@@ -67,25 +68,18 @@ def task_paper_run_2threads() -> dict:
 
 
 def task_paper_run_pair() -> dict:
-    from concurrent.futures import ThreadPoolExecutor
-
     import torch
 
     from validation.mesa import train_mesa
+    from validation.store import RunConfig, run_many
 
-    def job(init):
-        torch.set_num_threads(1)
-        t0 = time.perf_counter()
-        r = train_mesa(d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000, seed=0,
-                       a0=init[0], b0=init[1], num_threads=None, dtype=torch.float32)
-        return time.perf_counter() - t0, r.final_ab
-
+    configs = [RunConfig.of(train_mesa, d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000,
+                            seed=0, a0=a0, b0=b0, dtype=torch.float32) for a0, b0 in ((0.1, 0.1), (0.5, 1.5))]
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool:
-        out = list(pool.map(job, ((0.1, 0.1), (0.5, 1.5))))
+    out = run_many(configs, workers=2)  # what the paper profile of the figures does
     wall = time.perf_counter() - t0
-    return dict(wall_s=wall, per_run_s=wall / 2, run_walls_s=[w for w, _ in out], final_ab=[a for _, a in out],
-                peak_rss_mb=_peak_rss_mb())
+    return dict(wall_s=wall, per_run_s=wall / 2, run_walls_s=[r.wall_time_s for r in out],
+                final_ab=[r.final_ab for r in out], peak_rss_mb=_peak_rss_mb())
 
 
 def task_epochs() -> dict:
@@ -93,16 +87,16 @@ def task_epochs() -> dict:
     import torch
 
     from numerics.mesa import sample_sequences
-    from validation.mesa_model import ARData, ar_loss_and_grad, loop_predictions
+    from validation.mesa import ARData, ar_loss_and_grad, loop_predictions, prepare
 
     m, d, T = 500, 5, 100
     x, theta = sample_sequences(m, d, T, "gaussian(1)", np.random.default_rng(0))
-    data = ARData.from_numpy(x[:, 0].real, theta, T)
+    data = prepare(ARData.from_numpy(x[:, 0].real, theta, T))  # the per-dataset constants, built once
     xt = torch.as_tensor(x)
     g = torch.Generator().manual_seed(0)
     P = 0.1 * torch.randn(d, 2 * d, dtype=torch.complex128, generator=g)
     Q = 0.1 * torch.randn(2 * d, 2 * d, dtype=torch.complex128, generator=g)
-    ar_loss_and_grad(P, Q, data)  # warm-up (prepares the per-dataset constants)
+    ar_loss_and_grad(P, Q, data)  # warm-up
     t0 = time.perf_counter()
     for _ in range(3):
         ar_loss_and_grad(P, Q, data)

@@ -373,7 +373,7 @@ def test_lambdified_helpers_match_exact_theory():
     (lambda: integrate_flow(0.1, 0.1, 5, 100, "gaussian(1)", [1, 0]), "taus must be"),
     (lambda: integrate_flow(0.1, np.ones(5), 5, 100, "gaussian(1)", [0, 1]), "a0 and b0 must"),
     (lambda: manifold_gd(2.0, 2.0, 5, 100, "gaussian(1)", 1e-2, 50), "lr = 0.01 makes gradient descent diverge"),
-    (lambda: manifold_gd(0.1, 0.1, 5, 100, "gaussian(1)", -1e-3, 5), "lr must be > 0"),
+    (lambda: manifold_gd(0.1, 0.1, 5, 100, "gaussian(1)", -1e-3, 5), "lr must be a finite number > 0"),
     (lambda: balanced_flow_curve([0.0], -0.1, 5, 100, "gaussian(1)"), "c0 must be >= 0"),
     (lambda: position_error_curve([1, 2], 0.2, 5, "gaussian(1)"), "ts must be >= 2"),
     (lambda: c_star(5, 100, parse_law("full_one(1)")), "law must satisfy Assumption 4.1"),

@@ -3,7 +3,7 @@
 Tolerances: implementations of the same map agree to float64 rounding (rtol 1e-10); trained runs on
 the exact phase grid agree with the theory to rounding plus the remaining distance of the discrete
 GD recursion; sampled runs within 5 standard errors computed on the run's own data (see
-validation/checks/mesa.py, whose CheckResults carry the argument in ``detail``).
+validation/checks/zheng2024.py, whose CheckResults carry the argument in ``detail``).
 """
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.mesa import empirical_loss_and_grad, phase_grid_loss_and_grad, sample_sequences
-from validation.checks import mesa as checks
-from validation.mesa import grid_data, table1_step, train_mesa
-from validation.mesa_data import dataset, last_position_statistics
-from validation.mesa_model import (ARData, ar_loss_and_grad, ar_predictions, embed, loop_predictions,
-                                   paper_layout, prefix_predictions)
+from numerics.mesa import c_star, empirical_loss_and_grad, phase_grid_loss_and_grad, sample_sequences
+from validation.checks import zheng2024 as checks
+from validation.mesa import (ARData, ar_loss_and_grad, ar_predictions, dataset, embed, grid_data,
+                             last_position_statistics, loop_predictions, paper_layout, prefix_predictions, table1_step,
+                             train_mesa)
 
 torch.set_num_threads(1)
 
@@ -148,10 +147,10 @@ def test_chunked_threads_give_bit_identical_runs():
     """Splitting the sequences over two worker threads changes nothing: chunk losses add in chunk order.
 
     At d = 5, T = 100 a chunk holds 2^16 / (d (T - 2)) = 133 sequences, so m = 400 is four chunks."""
-    from validation import mesa_model
+    from validation.mesa.fast_path import CHUNK_ELEMENTS
 
     kw = dict(d=5, T=100, law="gaussian(1)", m=400, lr=1e-4, epochs=3, m_test=50, seed=2)
-    assert 400 > 2 * (mesa_model._CHUNK_ELEMENTS // (5 * 98))
+    assert 400 > 2 * (CHUNK_ELEMENTS // (5 * 98))
     one, two = train_mesa(num_threads=1, **kw), train_mesa(num_threads=2, **kw)
     for name in ("ab", "loss", "test_mse", "ratio"):
         assert np.array_equal(getattr(one, name), getattr(two, name)), name
@@ -272,7 +271,7 @@ def test_full_one_offdiagonals_move_against_closed_form_gradients():
 def test_errata_paper_line_is_the_infinite_T_limit():
     """The plotted 1/(5 sigma^2) is lim c*; at d = 5, T = 100 the exact value is 0.19191."""
     _assert_all(checks.check_errata("quick"))
-    assert math.isclose(checks.c_star(5, 100, "gaussian(1)"), 0.191905, abs_tol=5e-7)
+    assert math.isclose(c_star(5, 100, "gaussian(1)"), 0.191905, abs_tol=5e-7)
 
 
 def test_checks_reject_unknown_profile():
@@ -298,3 +297,75 @@ def test_figures_registry_and_smoke(tmp_path):
     assert all(p.stat().st_size > 0 for p in paths)
     with pytest.raises(ValueError, match="profile"):
         figs.FIGURES["fig1"](profile="fast", out=tmp_path)
+
+
+def test_figure_runs_come_from_the_run_store_and_a_second_call_trains_nothing(tmp_path):
+    """Issue 8, item 4: a figure's runs are store configs; the same figure again reuses every one of them."""
+    from paper_figs import zheng2024 as figs
+    from validation.store import use_store
+
+    with use_store(None) as store:
+        figs.FIGURES["fixed_point_vs_T"](profile="_smoke", out=tmp_path, seed=0)
+        trained = store.trained
+        assert trained == 2  # one sampled sweep point and one exact-grid point
+        first = np.load(tmp_path / "zheng2024" / "fixed_point_vs_T.npz")["trained"]
+        figs.FIGURES["fixed_point_vs_T"](profile="_smoke", out=tmp_path, seed=0)
+        assert store.trained == trained and store.reused == trained
+        assert np.array_equal(np.load(tmp_path / "zheng2024" / "fixed_point_vs_T.npz")["trained"], first)
+
+
+def test_two_runs_side_by_side_give_the_numbers_of_two_runs_in_turn():
+    """run_many(workers=2) trains two complex64 figure runs at once (torch single-threaded in each thread);
+    every array is bit-identical to the same two runs trained one after the other."""
+    from validation.runs import zheng2024 as runs
+    from validation.store import use_store
+
+    cfg = dict(runs.figure_settings("_smoke", 0), m=60, m_test=20)
+    configs = runs.ab_configs(cfg, "gaussian(1)", runs.INITS[:2])
+    with use_store(None) as store:
+        together = runs.figure_runs(cfg, configs)
+        assert store.trained == 2
+    for config, r in zip(configs, together):
+        alone = config.execute()
+        assert r.P.dtype == np.complex64
+        for name in ("ab", "loss", "test_mse", "ratio", "P", "Q"):
+            assert np.array_equal(getattr(r, name), getattr(alone, name)), name
+
+
+def test_a_diverging_figure_run_is_stored_as_diverged_not_retrained():
+    """A step size far beyond 2/curvature: train_figure_run returns Diverged (named in the figure's legend),
+    and the store keeps that outcome like any result; train_mesa itself raises GDDiverged, a ValueError."""
+    from validation.mesa import GDDiverged
+    from validation.runs import zheng2024 as runs
+    from validation.store import RunConfig, run, use_store
+
+    kw = dict(d=2, T=6, law="gaussian(1)", m=50, lr=5.0, epochs=50, m_test=5, a0=1.0, b0=1.0)
+    with pytest.raises(GDDiverged, match="lr"):
+        train_mesa(**kw)
+    with use_store(None) as store:
+        config = RunConfig.of(runs.train_figure_run, **kw)
+        first = run(config)
+        assert isinstance(first, runs.Diverged) and "diverge" in first.message
+        assert run(config) is first and store.trained == 1
+
+
+def test_check_runs_are_train_mesa_configs_with_seed_0():
+    """The checks' runs are configs of validation.mesa.train_mesa; unknown names and profiles are refused."""
+    from validation.runs import zheng2024 as runs
+
+    config = runs.check_config("quick", "gauss_grid")
+    assert config.trainer == "validation.mesa.training.train_mesa"
+    assert dict(config.kwargs)["seed"] == 0 and dict(config.kwargs)["phase_grid"] == 13
+    with pytest.raises(ValueError, match="name"):
+        runs.check_config("quick", "gauss")
+    with pytest.raises(ValueError, match="profile"):
+        runs.check_config("fast", "gauss_grid")
+
+
+def test_check_and_figure_share_the_exact_grid_run():
+    """The check run gauss_grid is the T = 6 point of the c*(T) figure: one config, trained once."""
+    from validation.runs import zheng2024 as runs
+
+    grid = runs.grid_configs(runs.figure_settings("quick", 0))
+    assert runs.check_config("quick", "gauss_grid") in grid
+    assert runs.check_config("paper", "gauss_grid") in runs.grid_configs(runs.figure_settings("paper", 0))

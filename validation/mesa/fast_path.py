@@ -1,151 +1,56 @@
-"""The linear causal attention of Zheng et al. (2024) in torch: reference loop and fast exact path.
+"""The fast exact path of the Zheng et al. (2024) model for AR data (torch): loss, gradients, predictions.
 
-Model (the authors' code, ML-GSAI/MesaOpt-AR-Transformer, ``models/lsa.py``): tokens
-e_t = (x_t, x_{t-1}) in C^{2d} with x_0 = 0, complex parameters P = W^PV (d x 2d) and
-Q = W^KQ (2d x 2d), prediction
+For AR data x_t = W^{t-1} x_1, W = diag(lambda), |lambda_j| = 1, x_1 real (the model and the
+reference implementations are :mod:`validation.mesa.model`), with phi_t = lambda^{t-1},
+M = [diag(x_1); diag(x_1 conj(lambda))] (2d x d) and f = M phi_1, e_t = M phi_t for t >= 2 and
+C_t = M G_t M^H - Delta with G_t = sum_{s<t} (lambda lambda^H)^{o s} (entrywise powers) and
+Delta = f f^H - e_1 e_1^H.  Since G_t[j,k] = t (j = k) and h_jk (1 - (lambda_j conj lambda_k)^t)
+with h_jk = 1/(1 - lambda_j conj lambda_k) (j != k),
 
-    y_hat_t = P E_t E_t^H Q e_t / (t - 1) = P C_t Q e_t / (t - 1),   C_t = sum_{i<=t} e_i e_i^H,
+    (t - 1) y_hat_t = P~ (t u_t + Hn u_t - L_t Hn conj(L_t) u_t) - K phi_t,
+    u_t = Q~ phi_t,  P~ = P M,  Q~ = M^H Q M,  K = P Delta Q M,  L_t = diag(lambda^t),
 
-for t = 2..T-1, and the loss sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2 averaged over sequences.
-Red blocks (Assumption 3.1): B = W^PV_12 = P[:, :d] and A = W^KQ_32 = Q[d:, :d].
+with per-sequence d x d matrices: O(m T d^2) per evaluation, no (m, T, 2d, 2d) tensor, and a
+hand-written backward pass (exact).  Sequences with two phases closer than ``_DEGENERATE``
+(where h_jk loses digits) go through :func:`prefix_predictions` instead.
 
-Three implementations of the same map, compared by the tests:
+The per-dataset constants (everything that does not depend on P, Q) are an :class:`ARConstants`,
+built once by :func:`prepare` and passed to every evaluation; a plain :class:`ARData` is prepared on
+each call.  The fast path runs in the parameters' precision: complex128 (float64 parameters, the
+default) or complex64 (single-precision parameters, the authors' ``torch.cfloat``; about twice as
+fast), with the constants computed in float64 and rounded once.
 
-* :func:`loop_predictions`, the reference: a Python loop over t, E_t E_t^H formed per t, as
-  the authors' ``forward_train`` does;
-* :func:`prefix_predictions`: prefix sums C_t = C_{t-1} + e_t e_t^H for any sequences;
-* :func:`ar_loss_and_grad` / :func:`ar_predictions`, the fast path for AR data
-  x_t = W^{t-1} x_1, W = diag(lambda), |lambda_j| = 1, x_1 real.  With phi_t = lambda^{t-1},
-  M = [diag(x_1); diag(x_1 conj(lambda))] (2d x d) and f = M phi_1, e_t = M phi_t for t >= 2 and
-  C_t = M G_t M^H - Delta with G_t = sum_{s<t} (lambda lambda^H)^{o s} (entrywise powers) and
-  Delta = f f^H - e_1 e_1^H.  Since G_t[j,k] = t (j = k) and h_jk (1 - (lambda_j conj lambda_k)^t)
-  with h_jk = 1/(1 - lambda_j conj lambda_k) (j != k),
-
-      (t - 1) y_hat_t = P~ (t u_t + Hn u_t - L_t Hn conj(L_t) u_t) - K phi_t,
-      u_t = Q~ phi_t,  P~ = P M,  Q~ = M^H Q M,  K = P Delta Q M,  L_t = diag(lambda^t),
-
-  with per-sequence d x d matrices: O(m T d^2) per evaluation, no (m, T, 2d, 2d) tensor, and a
-  hand-written backward pass (exact).  Sequences with two phases closer than ``_DEGENERATE``
-  (where h_jk loses digits) go through :func:`prefix_predictions` instead.
-
-The fast path runs in the parameters' precision: complex128 (float64 parameters, the default) or
-complex64 (single-precision parameters, the authors' ``torch.cfloat``; about twice as fast), with
-the per-dataset constants computed in float64 and rounded once.
+``ar_loss_and_grad(..., workers=k)`` splits the chunks of sequences over k threads of a persistent
+pool per k (:func:`_pool`, torch single-threaded in each): a compute kernel's chunk parallelism,
+bit-identical for every k (the tests compare), not a cache of results.
 """
 from __future__ import annotations
 
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-__all__ = [
-    "ARData",
-    "embed",
-    "loop_predictions",
-    "prefix_predictions",
-    "ar_predictions",
-    "ar_loss_and_grad",
-    "red_blocks",
-    "paper_layout",
-]
+from validation.mesa.model import DTYPE, ARData, prefix_predictions
 
-DTYPE = torch.complex128
+__all__ = ["ARConstants", "prepare", "working_dtype", "ar_predictions", "ar_loss_and_grad", "CHUNK_ELEMENTS"]
+
 _DEGENERATE = 1e-5  # |lambda_j - lambda_k| below this: use the prefix-sum path for the sequence
-_CHUNK_ELEMENTS = 1 << 16  # complex entries per (n, d, T-2) chunk: keeps every chunk in cache
+#: complex entries per (n, d, T-2) chunk of the fast path: keeps every chunk in cache
+CHUNK_ELEMENTS = 1 << 16
 
 
-def embed(x: torch.Tensor) -> torch.Tensor:
-    """Tokens e_t = (x_t, x_{t-1}) with x_0 = 0 (the code's 2d embedding): (m, T, d) -> (m, T, 2d)."""
-    prev = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
-    return torch.cat([x, prev], dim=-1)
+class ARConstants:
+    """Per-dataset constants of the fast path (data only, no parameters), in one precision.
 
-
-def loop_predictions(P: torch.Tensor, Q: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Reference: y_hat_t = P E_t E_t^H Q e_t/(t-1) for t = 2..T-1, one position at a time.
-
-    Parameters
-    ----------
-    P : (d, 2d) complex tensor, Q : (2d, 2d) complex tensor
-    x : (m, T, d) complex tensor, x[:, t-1] = x_t
-
-    Returns
-    -------
-    (m, T-2, d) complex tensor; row t-2 predicts x_{t+1} = x[:, t].
+    Built by :func:`prepare`; ``dtype`` is complex128 or complex64, ``data`` the :class:`ARData`
+    they were computed from.  Read-only once built: runs that share a training set share them.
     """
-    e = embed(x)  # (m, T, 2d)
-    out = []
-    for t in range(2, x.shape[1]):
-        E = e[:, :t]  # (m, t, 2d): columns e_1..e_t
-        C = E.transpose(1, 2) @ E.conj()  # (m, 2d, 2d) = E_t E_t^H
-        out.append((P @ C @ Q @ e[:, t - 1, :, None])[..., 0] / (t - 1))
-    return torch.stack(out, dim=1)
-
-
-def prefix_predictions(P: torch.Tensor, Q: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """All positions at once with prefix sums C_t = C_{t-1} + e_t e_t^H (any sequences).
-
-    Same output as :func:`loop_predictions`; memory (m, T, 2d, 2d), so use it on small batches.
-    """
-    T = x.shape[1]
-    e = embed(x)[:, : T - 1]  # (m, T-1, 2d): e_1..e_{T-1}
-    C = torch.cumsum(e[..., :, None] * e.conj()[..., None, :], dim=1)[:, 1:]  # (m, T-2, 2d, 2d)
-    v = e[:, 1:] @ Q.transpose(0, 1)  # (m, T-2, 2d): Q e_t
-    w = (C @ v[..., None])[..., 0]  # C_t Q e_t
-    inv = 1.0 / torch.arange(1, T - 1, dtype=x.real.dtype, device=x.device)
-    return (w @ P.transpose(0, 1)) * inv[None, :, None]
-
-
-@dataclass(frozen=True)
-class ARData:
-    """A training set of AR sequences x_t = diag(lambda)^{t-1} x_1 in the form the fast path uses.
-
-    Attributes
-    ----------
-    x1 : (m, d) float64 tensor, the real start points
-    theta : (m, d) float64 tensor, lambda = exp(i theta)
-    weights : (m,) float64 tensor, summing to 1 (1/m for a sample; quadrature weights for the
-        exact phase grid)
-    T : int, sequence length
-    """
-
-    x1: torch.Tensor
-    theta: torch.Tensor
-    weights: torch.Tensor
-    T: int
-
-    @classmethod
-    def from_numpy(cls, x1, theta, T: int, weights=None, device="cpu") -> "ARData":
-        x1 = torch.as_tensor(np.array(x1, np.float64), device=device)  # copies: writable
-        theta = torch.as_tensor(np.array(theta, np.float64), device=device)
-        m = x1.shape[0]
-        w = torch.full((m,), 1.0 / m, dtype=torch.float64, device=device) if weights is None else \
-            torch.as_tensor(np.array(weights, np.float64), device=device)
-        return cls(x1, theta, w, int(T))
-
-    @property
-    def m(self) -> int:
-        return int(self.x1.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.x1.shape[1])
-
-    def sequences(self, index=slice(None)) -> torch.Tensor:
-        """The sequences themselves, (n, T, d) complex: x[:, t-1] = exp(i (t-1) theta) x_1."""
-        th, x1 = self.theta[index], self.x1[index]
-        powers = torch.arange(self.T, dtype=torch.float64, device=th.device)[None, :, None]
-        return torch.polar(torch.ones_like(powers * th[:, None, :]), powers * th[:, None, :]) * x1[:, None, :]
-
-
-class _Prepared:
-    """Per-dataset constants of the fast path (computed once; data only, no parameters)."""
 
     def __init__(self, data: ARData, dtype=DTYPE):
         """Constants computed in float64 and rounded once to ``dtype`` (complex128 or complex64)."""
+        self.data = data
         x1, th, T = data.x1, data.theta, data.T
         m, d = x1.shape
         dev = x1.device
@@ -184,7 +89,7 @@ class _Prepared:
         self.w_inv = (w[:, None, None] * inv_c).to(dtype)  # (n, 1, T-2)
         self.x_degenerate = data.sequences(self.degenerate).to(dtype) if len(self.degenerate) else None
         self.w_degenerate = data.weights[self.degenerate].to(self.w.dtype)
-        self.chunk = max(1, _CHUNK_ELEMENTS // (d * (T - 2)))
+        self.chunk = max(1, CHUNK_ELEMENTS // (d * (T - 2)))
         self.n = n
         self.d = d
 
@@ -241,7 +146,7 @@ class _Prepared:
         return gP, gQ
 
 
-def _chunk_forward(prep: _Prepared, Pt, Qt, Ka, Kb, sl):
+def _chunk_forward(prep: ARConstants, Pt, Qt, Ka, Kb, sl):
     """Unnormalised predictions (t - 1) y_hat_t = P~ g_t - Ka Kb phi_t, (n, d, T-2), g_t = G_t u_t, Kb phi_t.
 
     Two half-size products Hn u and Hn (Lc u) instead of one on a concatenation, and P~ g - K phi
@@ -256,26 +161,41 @@ def _chunk_forward(prep: _Prepared, Pt, Qt, Ka, Kb, sl):
     return y, g, kphi
 
 
-def _prepared(data: ARData, dtype=DTYPE) -> _Prepared:
-    """The fast path's constants of ``data`` in ``dtype`` (complex128 or complex64), built once per pair."""
-    cache = getattr(data, "_prepared_cache", None)
-    if cache is None:
-        cache = {}
-        object.__setattr__(data, "_prepared_cache", cache)
-    if dtype not in cache:
-        cache[dtype] = _Prepared(data, dtype)
-    return cache[dtype]
+def prepare(data: ARData, dtype=DTYPE) -> ARConstants:
+    """The fast path's constants of ``data`` in ``dtype`` (complex128 or complex64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = ARData.from_numpy(np.ones((3, 2)), np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]), T=5)
+    >>> fast = prepare(data, torch.complex64)
+    >>> fast.dtype, fast.n, fast.d
+    (torch.complex64, 3, 2)
+    """
+    if dtype not in (DTYPE, torch.complex64):
+        raise ValueError(f"dtype must be torch.complex128 or torch.complex64, got {dtype!r}")
+    return ARConstants(data, dtype)
 
 
-def _working_dtype(P: torch.Tensor) -> torch.dtype:
+def working_dtype(P: torch.Tensor) -> torch.dtype:
     """complex64 for single-precision parameters (the authors' torch.cfloat), complex128 otherwise."""
     return torch.complex64 if P.dtype in (torch.complex64, torch.float32) else DTYPE
 
 
-def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData) -> torch.Tensor:
+def _constants(data, dtype) -> ARConstants:
+    """``data`` itself if it is an ARConstants in ``dtype``; an ARData is prepared now."""
+    if isinstance(data, ARConstants):
+        if data.dtype != dtype:
+            raise ValueError(f"data holds {data.dtype} constants, the parameters need {dtype}: prepare it in {dtype}")
+        return data
+    return ARConstants(data, dtype)
+
+
+def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData | ARConstants) -> torch.Tensor:
     """Fast-path predictions for every position, (m, T-2, d), in the order of ``data``."""
-    dtype = _working_dtype(P)
-    prep = _prepared(data, dtype)
+    dtype = working_dtype(P)
+    prep = _constants(data, dtype)
+    data = prep.data
     P, Q = P.to(dtype), Q.to(dtype)
     out = torch.empty(data.m, data.T - 2, data.d, dtype=dtype, device=P.device)
     with torch.no_grad():
@@ -288,7 +208,7 @@ def ar_predictions(P: torch.Tensor, Q: torch.Tensor, data: ARData) -> torch.Tens
     return out
 
 
-def _chunks_loss_grad(prep: _Prepared, starts, Pt_all, Qt_all, Ka_all, Kb_all, grads):
+def _chunks_loss_grad(prep: ARConstants, starts, Pt_all, Qt_all, Ka_all, Kb_all, grads):
     """Per-chunk sum_n w_n |r_n|^2 (complex; the real part is the loss) of the chunks at ``starts``; fills the grads."""
     gPt_all, gQt_all, gKa_all, gKb_all = grads
     losses = []
@@ -328,7 +248,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _POOLS[workers]
 
 
-def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_grad: bool = True,
+def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData | ARConstants, *, need_grad: bool = True,
                      workers: int = 1):
     """Weighted loss sum_n w_n sum_t 1/2 |y_hat_t - x_{t+1}|^2 and its gradients (fast exact path).
 
@@ -336,7 +256,7 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
     ``loss.backward()`` and the authors' SGD use).  The O(m T d^2) part has a hand-written
     backward pass, run chunk by chunk (9 batched d x d by d x (T-2) products per chunk, K of rank 2,
     the elementwise work fused in place), and so has the map (P, Q) -> (P~, Q~, K), O(m d^2)
-    (:meth:`_Prepared.small_adjoint`).  ``workers`` > 1 splits the chunks into that many contiguous
+    (:meth:`ARConstants.small_adjoint`).  ``workers`` > 1 splits the chunks into that many contiguous
     groups run on as many threads (torch single-threaded in each; the gradient slices are disjoint
     and the per-chunk losses are added in chunk order: the same bits for any ``workers``).
 
@@ -346,8 +266,8 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
     G_P : (d, 2d) complex tensor or None
     G_Q : (2d, 2d) complex tensor or None
     """
-    dtype = _working_dtype(P)
-    prep = _prepared(data, dtype)
+    dtype = working_dtype(P)
+    prep = _constants(data, dtype)
     P0, Q0 = P.detach().to(dtype), Q.detach().to(dtype)
     Pl, Ql = P0.clone().requires_grad_(need_grad), Q0.clone().requires_grad_(need_grad)
     with torch.no_grad():
@@ -381,30 +301,3 @@ def ar_loss_and_grad(P: torch.Tensor, Q: torch.Tensor, data: ARData, *, need_gra
     if Pl.grad is not None:  # the degenerate sequences' part
         gP, gQ = gP + Pl.grad, gQ + Ql.grad
     return float(loss), gP, gQ
-
-
-def red_blocks(P: torch.Tensor, Q: torch.Tensor):
-    """(A, B) = (W^KQ_32, W^PV_12) = (Q[d:, :d], P[:, :d]), the red blocks of Assumption 3.1."""
-    d = P.shape[0]
-    return Q[d:, :d], P[:, :d]
-
-
-def paper_layout(P, Q):
-    """The paper's 3d x 3d W^KQ and W^PV (tokens (0, x_t, x_{t-1})) from the code's P, Q.
-
-    W^KQ[d:, d:] = Q (key/query blocks 2, 3) and W^PV[:d, d:] = P (output slot = block 1);
-    every other block is zero (it never reaches the prediction).  So W^KQ_32 = Q[d:, :d] = A
-    and W^PV_12 = P[:, :d] = B.
-
-    Returns
-    -------
-    W_KQ, W_PV : (3d, 3d) numpy complex arrays
-    """
-    P = np.asarray(P.detach().cpu() if isinstance(P, torch.Tensor) else P, np.complex128)
-    Q = np.asarray(Q.detach().cpu() if isinstance(Q, torch.Tensor) else Q, np.complex128)
-    d = P.shape[0]
-    W_KQ = np.zeros((3 * d, 3 * d), np.complex128)
-    W_PV = np.zeros((3 * d, 3 * d), np.complex128)
-    W_KQ[d:, d:] = Q
-    W_PV[:d, d:] = P
-    return W_KQ, W_PV

@@ -4,7 +4,7 @@ Setting: x_{t+1} = W x_t with W = diag(e^{i theta_j}), theta_j ~ U[0, 2 pi); rea
 law; prediction y_hat_t = (1/(t-1)) B [sum_{i<t} x_{i+1} x_i^H] A x_t with the red blocks
 A = W^KQ_32, B = W^PV_12; loss L = E sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2.
 With S = T - 2, H = H_{T-2} = sum_{t=2}^{T-1} 1/(t-1) and the moments of
-:func:`theory.mesa_moments.mesa_moments`, the loss on the scalar manifold A = aI, B = bI is
+:func:`theory.mesa.moments.mesa_moments`, the loss on the scalar manifold A = aI, B = bI is
 
     L(c) = (d/2) [S m2 - 2 S k1 c + Acal c^2],   c = ab,   Acal = S k2 + (d-1) H k3,
 
@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.mesa_moments import (as_expr, as_law, dimension, mesa_moments, require_assumption_41,
-                                 seq_length)
+from theory.args import symbolic_integer
+from theory.laws import as_law
+from theory.mesa.args import symbolic_integer_or_oo, symbolic_real
+from theory.mesa.moments import mesa_moments, require_assumption_41
 
 __all__ = [
     "loss_coefficients",
@@ -30,11 +32,15 @@ __all__ = [
     "product_flow_rhs",
     "conserved_quantity",
     "balanced_flow",
+    "tidy",
 ]
 
 
-def _tidy(expr):
-    """Exact numbers as they are; formulas factored (fast, readable; no costly simplify)."""
+def tidy(expr):
+    """Exact numbers as they are; formulas factored (fast, readable; no costly simplify).
+
+    The output form of every closed form of :mod:`theory.mesa` (fixed points, optima, errors).
+    """
     return expr if expr.is_number else sp.factor(expr)
 
 
@@ -50,7 +56,7 @@ def loss_coefficients(d, T, law) -> dict:
     >>> loss_coefficients(2, 3, Gaussian(1))["Acal"]
     18
     """
-    d, T = dimension(d), seq_length(T)
+    d, T = symbolic_integer(d, "d", 1), symbolic_integer(T, "T", 3)
     mom = mesa_moments(law, d)
     S, H = T - 2, sp.harmonic(T - 2)
     return dict(mom, d=d, S=S, H=H, H2=sp.harmonic(T - 2, 2),
@@ -75,7 +81,7 @@ def reduced_loss(c, d, T, law) -> sp.Expr:
     0
     """
     k = loss_coefficients(d, T, law)
-    c = as_expr(c, "c")
+    c = symbolic_real(c, "c")
     loss = k["d"] / 2 * (k["S"] * k["m2"] - 2 * k["S"] * k["k1"] * c + k["Acal"] * c**2)
     return sp.expand(loss)
 
@@ -89,7 +95,7 @@ def _vector(values, d, name):
     values = list(values)
     if len(values) != n:
         raise ValueError(f"{name} must have d = {n} entries, got {len(values)}")
-    return [as_expr(v, name) for v in values]
+    return [symbolic_real(v, name) for v in values]
 
 
 def diagonal_loss(a, b, d, T, law) -> sp.Expr:
@@ -139,12 +145,12 @@ def fixed_point(d, T, law, masked: bool = False) -> sp.Expr:
     >>> fixed_point(2, 3, Gaussian(1))
     1/6
     """
-    T = seq_length(T, allow_oo=True)
+    T = symbolic_integer_or_oo(T, "T", 3)
     law = _theorem_law(law, d, masked, "fixed_point (Theorem 4.1)")
     if T == sp.oo:
         return fixed_point_limit(d, law, masked=True)
     k = loss_coefficients(d, T, law)
-    return _tidy(k["S"] * k["k1"] / k["Acal"])
+    return tidy(k["S"] * k["k1"] / k["Acal"])
 
 
 def fixed_point_limit(d, law, masked: bool = False) -> sp.Expr:
@@ -158,7 +164,7 @@ def fixed_point_limit(d, law, masked: bool = False) -> sp.Expr:
     """
     law = _theorem_law(law, d, masked, "fixed_point_limit (Theorem 4.1)")
     mom = mesa_moments(law, d)
-    return _tidy(mom["k1"] / mom["k2"])
+    return tidy(mom["k1"] / mom["k2"])
 
 
 def population_optimum(d, T, law, masked: bool = False) -> sp.Expr:
@@ -170,8 +176,9 @@ def population_optimum(d, T, law, masked: bool = False) -> sp.Expr:
     >>> population_optimum(5, 100, SparseAxis(1))
     0
     """
+    law = as_law(law)
     c_star = fixed_point(d, T, law, masked=masked)
-    return _tidy(reduced_loss(c_star, d, T, law))
+    return tidy(reduced_loss(c_star, d, T, law))
 
 
 def scalar_flow_rhs(a, b, d, T, law, masked: bool = False) -> sp.Matrix:
@@ -191,7 +198,7 @@ def scalar_flow_rhs(a, b, d, T, law, masked: bool = False) -> sp.Matrix:
     """
     law = _theorem_law(law, d, masked, "the scalar flow")
     k = loss_coefficients(d, T, law)
-    a, b = as_expr(a, "a"), as_expr(b, "b")
+    a, b = symbolic_real(a, "a"), symbolic_real(b, "b")
     drive = k["S"] * k["k1"] - k["Acal"] * a * b
     return sp.Matrix([b * drive, a * drive])
 
@@ -210,7 +217,7 @@ def diagonal_flow_rhs(a, b, d, T, law, masked: bool = False) -> sp.Matrix:
     Matrix([[0, 0, 0, 0]])
     """
     law = _theorem_law(law, d, masked, "the diagonal flow")
-    d_expr = dimension(d)
+    d_expr = symbolic_integer(d, "d", 1)
     a_sym, b_sym = _vector(None, d_expr, "a"), _vector(None, d_expr, "b")
     loss = diagonal_loss(a_sym, b_sym, d, T, law)
     a, b = _vector(a, d_expr, "a"), _vector(b, d_expr, "b")
@@ -232,7 +239,7 @@ def product_flow_rhs(c, Delta, d, T, law, masked: bool = False) -> sp.Expr:
     """
     law = _theorem_law(law, d, masked, "the product flow")
     k = loss_coefficients(d, T, law)
-    c, Delta = as_expr(c, "c"), as_expr(Delta, "Delta")
+    c, Delta = symbolic_real(c, "c"), symbolic_real(Delta, "Delta")
     return sp.sqrt(Delta**2 + 4 * c**2) * (k["S"] * k["k1"] - k["Acal"] * c)
 
 
@@ -250,8 +257,8 @@ def conserved_quantity(a, b) -> sp.Expr:
     """
     def squares(x, name):
         if isinstance(x, (list, tuple, sp.MatrixBase)):
-            return sum((as_expr(v, name) ** 2 for v in x), sp.Integer(0))
-        return as_expr(x, name) ** 2
+            return sum((symbolic_real(v, name) ** 2 for v in x), sp.Integer(0))
+        return symbolic_real(x, name) ** 2
     return sp.expand(squares(a, "a") - squares(b, "b"))
 
 
@@ -275,11 +282,11 @@ def balanced_flow(tau, c0, d, T, law, masked: bool = False) -> sp.Expr:
     """
     law = _theorem_law(law, d, masked, "balanced_flow (Theorem 4.1)")
     k = loss_coefficients(d, T, law)
-    tau, c0 = as_expr(tau, "tau"), as_expr(c0, "c0")
+    tau, c0 = symbolic_real(tau, "tau"), symbolic_real(c0, "c0")
     if c0.is_negative:
         raise ValueError(f"c0 must be >= 0 (a0 = b0 = sqrt(c0)), got {c0}")
     if c0.is_zero:
         return sp.Integer(0)
-    c_star = _tidy(k["S"] * k["k1"] / k["Acal"])
+    c_star = tidy(k["S"] * k["k1"] / k["Acal"])
     # c* / (1 + (c*/c0 - 1) e^{-r tau}) written without nested fractions
     return c0 * c_star / (c0 + (c_star - c0) * sp.exp(-2 * k["S"] * k["k1"] * tau))

@@ -18,9 +18,11 @@ import sympy as sp
 from sympy import QQ
 from sympy.polys.rings import ring
 
-from theory.mesa_moments import as_law, integer_at_least
+from theory.args import symbolic_integer
+from theory.laws import as_law
 
 __all__ = [
+    "x1_symbols",
     "red_block_mask",
     "phase_averaged_gradients",
     "phase_averaged_loss",
@@ -32,8 +34,8 @@ _RED_KINDS = ("scalar", "generic")
 
 
 def _small(d, T):
-    d = int(integer_at_least(d, "d", 1))
-    T = int(integer_at_least(T, "T", 3))
+    d = int(symbolic_integer(d, "d", 1))
+    T = int(symbolic_integer(T, "T", 3))
     if d > 4 or T > 40:
         raise ValueError(f"d must be <= 4 and T <= 40 for exact symbolic phase averages, got d = {d}, T = {T}")
     return d, T
@@ -54,7 +56,7 @@ def red_block_mask(d) -> tuple:
     [0, 0],
     [1, 0]]))
     """
-    d = int(integer_at_least(d, "d", 1))
+    d = int(symbolic_integer(d, "d", 1))
     pv = sp.Matrix(d, 2 * d, lambda i, j: 1 if j < d else 0)
     kq = sp.Matrix(2 * d, 2 * d, lambda i, j: 1 if (i >= d and j < d) else 0)
     return pv, kq
@@ -154,7 +156,7 @@ def law_expectation(expr, law, d) -> sp.Expr:
     3
     """
     law = as_law(law)
-    d = int(integer_at_least(d, "d", 1))
+    d = int(symbolic_integer(d, "d", 1))
     u = x1_symbols(d)
     poly = sp.Poly(sp.expand(expr), *u)
     total = sp.Integer(0)
@@ -194,6 +196,7 @@ def phase_averaged_gradients(d, T, red: str = "generic", law=None) -> tuple:
     ([a*(a*b - 1), 0], [0, 0, b*(a*b - 1), 0])
     """
     d, T = _small(d, T)
+    law = None if law is None else as_law(law)
     _, _, G_pv, G_kq, _ = _engine(d, T, red, want_loss=False)
     if law is not None:
         G_pv = G_pv.applyfunc(lambda g: law_expectation(g, law, d))
@@ -204,7 +207,7 @@ def phase_averaged_gradients(d, T, red: str = "generic", law=None) -> tuple:
 def phase_averaged_loss(d, T, law=None) -> sp.Expr:
     """Exact population loss at the scalar red point A = aI, B = bI, by phase averaging.
 
-    An independent route to :func:`theory.mesa.reduced_loss` (with c = ab) for small d, T:
+    An independent route to :func:`theory.mesa.flow.reduced_loss` (with c = ab) for small d, T:
     the constant term in the lambda_j of sum_t 1/2 |y_hat_t - x_{t+1}|^2, then (if ``law``
     is given) the expectation over x_1 from the law's moments.
 

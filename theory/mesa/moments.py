@@ -17,49 +17,15 @@ from itertools import combinations_with_replacement
 
 import sympy as sp
 
+from theory.args import symbolic_integer
 from theory.laws import Law, as_law
 
-__all__ = ["mesa_moments", "satisfies_assumption_41", "satisfies_assumption_42"]
-
-
-# --- argument checks shared by the theory.mesa modules ------------------------------------
-def as_expr(value, name: str) -> sp.Expr:
-    """Sympify a scalar argument; Python floats become exact rationals."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or a sympy expression, got {value!r}")
-    try:
-        if isinstance(value, float):
-            return sp.nsimplify(value, rational=True)
-        return sp.sympify(value)
-    except (sp.SympifyError, TypeError) as exc:
-        raise TypeError(f"{name} must be a number or a sympy expression, got {value!r}") from exc
-
-
-def integer_at_least(value, name: str, low: int, *, allow_oo: bool = False) -> sp.Expr:
-    """An integer >= low (or a symbol standing for one; ``oo`` when ``allow_oo``)."""
-    expr = as_expr(value, name)
-    if allow_oo and expr == sp.oo:
-        return expr
-    if isinstance(value, float) or (expr.is_number and (not expr.is_integer or expr < low)):
-        extra = " or oo" if allow_oo else ""
-        raise ValueError(f"{name} must be an integer >= {low}{extra}, got {value}")
-    if not expr.is_number and (expr.is_integer is False or expr.is_real is False):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
-    return expr
-
-
-def dimension(d) -> sp.Expr:
-    """d: an integer >= 1 or a symbol."""
-    return integer_at_least(d, "d", 1)
-
-
-def seq_length(T, *, allow_oo: bool = False) -> sp.Expr:
-    """T: an integer >= 3 (the paper's code asserts T >= 3) or a symbol."""
-    return integer_at_least(T, "T", 3, allow_oo=allow_oo)
+__all__ = ["mesa_moments", "odd_moment_violations", "satisfies_assumption_41", "require_assumption_41",
+           "satisfies_assumption_42", "decide"]
 
 
 def decide(expr: sp.Expr, what: str):
-    """True / False for an expression that is provably zero / non-zero, else ValueError."""
+    """True / False for an expression that is provably zero / non-zero, else ValueError naming ``what``."""
     expr = sp.simplify(expr)
     if expr.is_zero:
         return True
@@ -69,7 +35,8 @@ def decide(expr: sp.Expr, what: str):
                      "give integer d and a numeric scale")
 
 
-# --- moments ---------------------------------------------------------------------------
+# Exact moments and the Assumption 4.1 scan are pure functions of (Law, d), both hashable, and every
+# theorem function asks for them: cached (sympy moments of order 6 cost milliseconds each).
 @lru_cache(maxsize=256)
 def _moments_cached(law: Law, d: sp.Expr) -> dict:
     has_pairs = not (d.is_number and d < 2)
@@ -106,7 +73,7 @@ def mesa_moments(law, d) -> dict:
     >>> sorted(mesa_moments(Gaussian(1), 5).items())
     [('k1', 3), ('k2', 15), ('k3', 3), ('m2', 1)]
     """
-    return dict(_moments_cached(as_law(law), dimension(d)))
+    return dict(_moments_cached(as_law(law), symbolic_integer(d, "d", 1)))
 
 
 def _odd_power_patterns(d: sp.Expr):
@@ -130,7 +97,7 @@ def _violations(law: Law, d: sp.Expr) -> tuple:
 
 def odd_moment_violations(law, d) -> list:
     """The (powers, moment) pairs with an odd power and a non-zero moment (Assumption 4.1)."""
-    return list(_violations(as_law(law), dimension(d)))
+    return list(_violations(as_law(law), symbolic_integer(d, "d", 1)))
 
 
 def satisfies_assumption_41(law, d) -> bool:
@@ -203,7 +170,7 @@ def satisfies_assumption_42(law, d, exact: bool = False) -> bool:
     (True, False)
     """
     mom = mesa_moments(law, d)
-    d = dimension(d)
+    d = symbolic_integer(d, "d", 1)
     ok = decide(mom["k1"] ** 2 / (mom["m2"] * mom["k2"]) - 1, "k1^2 - m2 k2")
     if exact and ok and not (d.is_number and d == 1):
         ok = decide(mom["k3"] / mom["k2"], "k3")

@@ -7,16 +7,17 @@ blocks 0) or from i.i.d. Gaussian entries (the robustness run of Figure 5), and 
 
     L(P, Q) = mean_n sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2,   y_hat_t = P C_t Q e_t / (t - 1),
 
-with the exact fast path of :mod:`validation.mesa_model` (O(m T d^2) per epoch).  After every
-epoch it evaluates the last position on a fresh test set (no autograd) and logs the red-block
-product ab, a, b, the balance (|Q|^2 - |P|^2)/d (a^2 - b^2 on the scalar manifold), the norm of
-the non-red blocks and of the red blocks' off-diagonals.
+with the exact fast path of :mod:`validation.mesa.fast_path` (O(m T d^2) per epoch).  After every
+epoch it logs the read-outs of :mod:`validation.mesa.readouts`: the red-block product ab, a, b, the
+balance (|Q|^2 - |P|^2)/d (a^2 - b^2 on the scalar manifold), the norm of the non-red blocks and of
+the red blocks' off-diagonals, and the last position on a fresh test set (no autograd).
 
 Theory to compare with (:mod:`theory.mesa`): ab -> c* = S k1/(S k2 + (d-1) H_{T-2} k3)
 (Theorem 4.1), ab(epoch) ~ balanced_flow(lr * epoch), ratio -> c* m2, test MSE -> position_error.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -25,14 +26,15 @@ import numpy as np
 import torch
 
 from numerics.laws import law_scale
+from theory.args import choice, integer, positive, real, seed as check_seed
 from theory.laws import as_law
-from validation.mesa_data import _int, dataset, grid_data, scalar_manifold_fit
-from validation.mesa_model import (DTYPE, ARData, ar_loss_and_grad, ar_predictions, loop_predictions, paper_layout,
-                                   prefix_predictions)
+from validation.args import device as check_device, dtype as check_dtype
+from validation.mesa.data import check_phase_grid, dataset, streams
+from validation.mesa.fast_path import ar_loss_and_grad
+from validation.mesa.model import DTYPE, paper_layout, red_block_masks
+from validation.mesa.readouts import last_position_readout, weight_readout
 
-__all__ = ["MesaResult", "TABLE1", "train_mesa", "table1_step", "grid_data", "scalar_manifold_fit",
-           # the model itself (validation.mesa_model)
-           "ARData", "ar_loss_and_grad", "ar_predictions", "loop_predictions", "prefix_predictions", "paper_layout"]
+__all__ = ["MesaResult", "TABLE1", "GDDiverged", "train_mesa", "table1_step"]
 
 #: Table 1 of the paper ("Step size in different simulations"): (law name, scale) -> (lr, epochs plotted)
 TABLE1 = {
@@ -45,6 +47,13 @@ TABLE1 = {
     ("full_one", 1.0): (5e-4, 200),
 }
 _DIVERGED = 1e4  # loss above this multiple of the starting loss: the run diverges
+_PRECISIONS = {torch.float64: DTYPE, torch.float32: torch.complex64}
+_LOGGED = ("ab", "a", "b", "balance", "balance_drift", "loss", "test_mse", "ratio", "offred_norm", "offdiag_norm")
+
+
+class GDDiverged(ValueError):
+    """Full-batch GD diverged at this step size (the loss became non-finite or grew beyond 1e4 times
+    its start): a ``ValueError`` naming ``lr``."""
 
 
 def table1_step(law) -> tuple[float, int]:
@@ -138,16 +147,6 @@ class MesaResult:
         return self.Q[self.d:, :self.d], self.P[:, :self.d]
 
 
-def _positive_float(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
-
-
 def _init_params(d, init, a0, b0, init_std, gen, device):
     P = torch.zeros(d, 2 * d, dtype=DTYPE)
     Q = torch.zeros(2 * d, 2 * d, dtype=DTYPE)
@@ -160,14 +159,19 @@ def _init_params(d, init, a0, b0, init_std, gen, device):
     return P.to(device), Q.to(device)
 
 
-def _offdiag_mask(d, device):
-    """Boolean masks of the red blocks' off-diagonal entries in P and Q (the code's --clip)."""
-    off = ~torch.eye(d, dtype=torch.bool, device=device)
-    mP = torch.zeros(d, 2 * d, dtype=torch.bool, device=device)
-    mQ = torch.zeros(2 * d, 2 * d, dtype=torch.bool, device=device)
-    mP[:, :d] = off
-    mQ[d:, :d] = off
-    return mP, mQ
+@contextlib.contextmanager
+def _single_threaded_torch(num_threads):
+    """Chunk threads of the fast path: ``num_threads`` (torch single-threaded meanwhile, restored after);
+    None: one, torch's setting kept."""
+    if num_threads is None:
+        yield 1
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield num_threads
+    finally:
+        torch.set_num_threads(before)
 
 
 def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, lr: float | None = None,
@@ -221,8 +225,8 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
     Raises
     ------
     ValueError
-        Bad sizes, an unknown ``init``, or an ``lr`` that makes GD diverge (the loss becomes
-        non-finite or grows beyond 1e4 times its start).
+        Bad sizes, an unknown ``init``; :class:`GDDiverged` (a ValueError) for an ``lr`` that makes
+        GD diverge (the loss becomes non-finite or grows beyond 1e4 times its start).
 
     Examples
     --------
@@ -230,112 +234,69 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
     >>> r.ab.shape, float(r.offred_norm[0])
     ((4,), 0.0)
     """
-    kw = dict(d=d, T=T, law=law, m=m, lr=lr, epochs=epochs, a0=a0, b0=b0, seed=seed, mask_offdiag=mask_offdiag,
-              init=init, init_std=init_std, m_test=m_test, device=device, phase_grid=phase_grid, dtype=dtype)
-    if num_threads is None:
-        return _train(workers=1, **kw)
-    workers = _int(num_threads, "num_threads", 1)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train(workers=workers, **kw)
-    finally:
-        torch.set_num_threads(before)
-
-
-_PRECISIONS = {torch.float64: DTYPE, torch.complex128: DTYPE, torch.float32: torch.complex64,
-               torch.complex64: torch.complex64}
-
-
-def _train(*, d, T, law, m, lr, epochs, a0, b0, seed, mask_offdiag, init, init_std, m_test, device, phase_grid,
-           dtype, workers):
     started = time.perf_counter()
-    d, T = _int(d, "d", 1), _int(T, "T", 3)
-    m, m_test, seed = _int(m, "m", 1), _int(m_test, "m_test", 1), _int(seed, "seed", 0)
+    workers = None if num_threads is None else integer(num_threads, "num_threads", minimum=1)
+    d, T = integer(d, "d", minimum=1), integer(T, "T", minimum=3)
+    m, m_test, seed = integer(m, "m", minimum=1), integer(m_test, "m_test", minimum=1), check_seed(seed)
     law = as_law(law)
     if lr is None or epochs is None:
         lr0, ep0 = table1_step(law)
         lr = lr0 if lr is None else lr
         epochs = ep0 if epochs is None else epochs
-    lr, epochs = _positive_float(lr, "lr"), _int(epochs, "epochs", 0)
-    if init not in ("diagonal", "gaussian"):
-        raise ValueError(f"init must be 'diagonal' or 'gaussian', got {init!r}")
-    a0, b0 = float(a0), float(b0)
-    init_std = _positive_float(init_std, "init_std")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device must be 'cpu' or an available CUDA device, got 'cuda' without CUDA")
-    if dtype not in _PRECISIONS:
-        raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype!r}")
-    cdtype = _PRECISIONS[dtype]
+    lr, epochs = positive(lr, "lr"), integer(epochs, "epochs", minimum=0)
+    init = choice(init, "init", ("diagonal", "gaussian"))
+    a0, b0, init_std = real(a0, "a0"), real(b0, "b0"), positive(init_std, "init_std")
+    device = check_device(device)
+    cdtype = _PRECISIONS[check_dtype(dtype)]
+    if phase_grid is not None:
+        phase_grid = check_phase_grid(phase_grid, T, law)
 
-    ds = dataset(d, T, law, m, m_test, seed, phase_grid, device, dtype=cdtype)
-    data, C_last, e_last, x_last, nonzero = ds.train, ds.C_last, ds.e_last, ds.x_last, ds.nonzero
-    init_ss = np.random.SeedSequence(seed).spawn(3)[2]
-    gen = torch.Generator().manual_seed(int(init_ss.generate_state(1)[0]))
-    P, Q = (v.to(cdtype) for v in _init_params(d, init, a0, b0, init_std, gen, device))
-    mP, mQ = _offdiag_mask(d, device)
-    if mask_offdiag:
-        P[mP], Q[mQ] = 0, 0
-
-    n = epochs + 1
-    logs = {k: np.zeros(n) for k in ("ab", "a", "b", "balance", "balance_drift", "loss", "test_mse",
-                                     "ratio", "offred_norm", "offdiag_norm")}
-    red_P = torch.zeros(d, 2 * d, dtype=torch.bool, device=device)
-    red_P[:, :d] = True
-    red_Q = torch.zeros(2 * d, 2 * d, dtype=torch.bool, device=device)
-    red_Q[d:, :d] = True
-
-    se = {}
-
-    def record(k, loss_value):
-        with torch.no_grad():
-            Pd, Qd = P.to(DTYPE), Q.to(DTYPE)  # logs and test evaluation in float64 at either precision
-            A, B = Qd[d:, :d], Pd[:, :d]
-            ad, bd = torch.diagonal(A).real, torch.diagonal(B).real
-            logs["ab"][k] = float((ad * bd).mean())
-            logs["a"][k], logs["b"][k] = float(ad.mean()), float(bd.mean())
-            logs["balance"][k] = float((Qd.abs().square().sum() - Pd.abs().square().sum()) / d)
-            logs["offred_norm"][k] = float(torch.sqrt(Pd[~red_P].abs().square().sum()
-                                                      + Qd[~red_Q].abs().square().sum()))
-            logs["offdiag_norm"][k] = float(torch.sqrt(Pd[mP].abs().square().sum() + Qd[mQ].abs().square().sum()))
-            logs["loss"][k] = loss_value
-            y = ((C_last @ (e_last @ Qd.T)[..., None])[..., 0] @ Pd.T) / (T - 2)  # (m_test, d): y_hat_{T-1}
-            err = y - x_last
-            per_seq = (err.real.square() + err.imag.square()).sum(dim=1)
-            logs["test_mse"][k] = float(per_seq.mean())
-            ratio = (y / torch.where(nonzero, x_last, torch.ones_like(x_last))).real[nonzero]
-            logs["ratio"][k] = float(ratio.mean()) if ratio.numel() else math.nan
-            se["test_mse"] = float(per_seq.std() / math.sqrt(m_test)) if m_test > 1 else math.nan
-            se["ratio"] = float(ratio.std() / math.sqrt(ratio.numel())) if ratio.numel() > 1 else math.nan
-
-    drift = 0.0
-    for k in range(epochs):
-        loss_k, gP, gQ = ar_loss_and_grad(P, Q, data, workers=workers)
-        if not math.isfinite(loss_k) or loss_k > _DIVERGED * max(logs["loss"][0] if k else loss_k, 1e-300) \
-                or not bool(torch.isfinite(gP).all() and torch.isfinite(gQ).all()):
-            raise ValueError(f"lr = {lr:g} makes full-batch GD diverge (training loss {loss_k:.3g} at epoch {k}, "
-                             f"{logs['loss'][0]:.3g} at the start); lr must be smaller")
-        record(k, loss_k)
-        logs["balance_drift"][k] = drift
+    with _single_threaded_torch(workers) as chunk_threads:  # the data are built single-threaded too
+        ds = dataset(d, T, law, m, m_test, seed, phase_grid, device, dtype=cdtype)
+        gen = torch.Generator().manual_seed(streams(seed)[2])
+        P, Q = (v.to(cdtype) for v in _init_params(d, init, a0, b0, init_std, gen, device))
+        _, _, mP, mQ = red_block_masks(d, device)
         if mask_offdiag:
-            gP, gQ = gP.masked_fill(mP, 0), gQ.masked_fill(mQ, 0)
-        drift -= lr**2 / d * float(gP.abs().square().sum() - gQ.abs().square().sum())
-        with torch.no_grad():
-            P -= lr * gP
-            Q -= lr * gQ
+            P[mP], Q[mQ] = 0, 0
+
+        logs = {k: np.zeros(epochs + 1) for k in _LOGGED}
+        se = {}
+
+        def record(k, loss_value):
+            for key, value in weight_readout(P, Q).items():
+                logs[key][k] = value
+            logs["loss"][k] = loss_value
+            test = last_position_readout(P, Q, ds.C_last, ds.e_last, ds.x_last, ds.nonzero, T)
+            logs["test_mse"][k], logs["ratio"][k] = test["test_mse"], test["ratio"]
+            se["test_mse"], se["ratio"] = test["test_mse_se"], test["ratio_se"]
+
+        drift = 0.0
+        for k in range(epochs):
+            loss_k, gP, gQ = ar_loss_and_grad(P, Q, ds.fast, workers=chunk_threads)
+            if not math.isfinite(loss_k) or loss_k > _DIVERGED * max(logs["loss"][0] if k else loss_k, 1e-300) \
+                    or not bool(torch.isfinite(gP).all() and torch.isfinite(gQ).all()):
+                raise GDDiverged(f"lr = {lr:g} makes full-batch GD diverge (training loss {loss_k:.3g} at epoch {k}, "
+                                 f"{logs['loss'][0]:.3g} at the start); lr must be smaller")
+            record(k, loss_k)
+            logs["balance_drift"][k] = drift
             if mask_offdiag:
-                P[mP], Q[mQ] = 0, 0
-    final_loss = ar_loss_and_grad(P, Q, data, need_grad=False, workers=workers)[0]
-    if not math.isfinite(final_loss) or (epochs and final_loss > _DIVERGED * max(logs["loss"][0], 1e-300)):
-        raise ValueError(f"lr = {lr:g} makes full-batch GD diverge (training loss {final_loss:.3g} after "
-                         f"{epochs} epochs); lr must be smaller")
-    record(epochs, final_loss)
-    logs["balance_drift"][epochs] = drift
+                gP, gQ = gP.masked_fill(mP, 0), gQ.masked_fill(mQ, 0)
+            drift -= lr**2 / d * float(gP.abs().square().sum() - gQ.abs().square().sum())
+            with torch.no_grad():
+                P -= lr * gP
+                Q -= lr * gQ
+                if mask_offdiag:
+                    P[mP], Q[mQ] = 0, 0
+        final_loss = ar_loss_and_grad(P, Q, ds.fast, need_grad=False, workers=chunk_threads)[0]
+        if not math.isfinite(final_loss) or (epochs and final_loss > _DIVERGED * max(logs["loss"][0], 1e-300)):
+            raise GDDiverged(f"lr = {lr:g} makes full-batch GD diverge (training loss {final_loss:.3g} after "
+                             f"{epochs} epochs); lr must be smaller")
+        record(epochs, final_loss)
+        logs["balance_drift"][epochs] = drift
     c_emp, c_se, beta, gamma = ds.fit
     W_KQ, W_PV = paper_layout(P, Q)
     return MesaResult(
-        d=d, T=T, m=data.m, law=law.spelling, lr=lr, epochs=epochs, seed=seed, init=init,
+        d=d, T=T, m=ds.train.m, law=law.spelling, lr=lr, epochs=epochs, seed=seed, init=init,
         mask_offdiag=bool(mask_offdiag), W_KQ=W_KQ, W_PV=W_PV,
         P=P.detach().cpu().numpy(), Q=Q.detach().cpu().numpy(), c_empirical=c_emp, c_empirical_se=c_se,
         test_mse_se=se["test_mse"], ratio_se=se["ratio"],

@@ -1,6 +1,6 @@
 """Theorem checks for Zheng et al. (2024): symbolic = exact phase grid = trained, each with an argued tolerance.
 
-Two kinds of training runs (``validation.mesa.train_mesa``):
+The training runs are :mod:`validation.runs.zheng2024`'s check runs, of two kinds:
 
 * on the exact phase grid (``phase_grid``): the weighted training set *is* the population, so GD
   is GD on the population loss and must land on the theory values up to float64 rounding
@@ -15,7 +15,6 @@ Two kinds of training runs (``validation.mesa.train_mesa``):
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -23,45 +22,13 @@ import sympy as sp
 from numerics.mesa import balanced_flow_curve, c_star, manifold_gd, phase_grid_loss_and_grad, red_params
 from theory import mesa as tm
 from theory.laws import FullOne, Gaussian, SparseAxis
-from validation.checks import CheckResult, compare
-from validation.mesa import train_mesa
+from validation.checks import CheckResult, check_profile, compare
+from validation.runs.zheng2024 import check_run, check_settings
 
 PAPER = "zheng2024"
 
-__all__ = ["CHECKS", "run"]
-
-# run name -> keyword arguments of train_mesa, per profile
-_GRID = dict(d=2, T=6, phase_grid=13, m_test=2000)  # 13^2 phases x 16 Gauss-Hermite points, exact
-_FULL_ONE = dict(d=3, T=6, law="full_one(1)", phase_grid=13, m_test=10)
-_RUNS = {
-    "quick": {
-        "gauss_grid": dict(_GRID, law="gaussian(1)", lr=0.02, epochs=100),
-        "gauss_grid_slow": dict(_GRID, law="gaussian(1)", lr=0.002, epochs=400),
-        "gauss_grid_unbalanced": dict(_GRID, law="gaussian(1)", lr=0.003, epochs=150, a0=0.5, b0=1.5),
-        "gauss_sample": dict(d=5, T=30, law="gaussian(1)", m=2000, lr=2e-3, epochs=60, m_test=4000),
-        "sparse_sample": dict(d=5, T=30, law="sparse_axis(1)", m=1000, lr=0.05, epochs=60, m_test=2000),
-        "full_one_step": dict(_FULL_ONE, lr=0.02, epochs=1),
-        "full_one_masked": dict(_FULL_ONE, lr=0.02, epochs=150, mask_offdiag=True),
-        "full_one_unmasked": dict(_FULL_ONE, lr=0.02, epochs=150),
-    },
-}
-_RUNS["paper"] = dict(_RUNS["quick"])
-_RUNS["paper"].update({
-    "gauss_sample": dict(d=5, T=100, law="gaussian(1)", m=10000, lr=1e-4, epochs=150, m_test=10000),
-    "sparse_sample": dict(d=5, T=100, law="sparse_axis(1)", m=10000, lr=1e-3, epochs=201, m_test=10000),
-})
-
-
-def _profile(profile: str) -> str:
-    if profile not in _RUNS:
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    return profile
-
-
-@lru_cache(maxsize=None)
-def run(profile: str, name: str):
-    """The cached training run ``name`` of ``profile`` (seed 0)."""
-    return train_mesa(seed=0, **_RUNS[_profile(profile)][name])
+__all__ = ["CHECKS", "check_fixed_point", "check_balance", "check_trajectory", "check_red_invariance",
+           "check_capability", "check_full_one", "check_errata"]
 
 
 def _lag(cfg, masked=False):
@@ -73,7 +40,7 @@ def _lag(cfg, masked=False):
 
 def check_fixed_point(profile: str) -> list[CheckResult]:
     """Theorem 4.1: c* symbolic = zero of the exact phase-grid gradient = trained (grid and sample)."""
-    cfg = _RUNS[_profile(profile)]["gauss_grid"]
+    cfg = check_settings(profile, "gauss_grid")
     d, T, law = cfg["d"], cfg["T"], Gaussian(1)
     c = c_star(d, T, law)
     P, Q = red_params(math.sqrt(c), math.sqrt(c), d)
@@ -81,13 +48,13 @@ def check_fixed_point(profile: str) -> list[CheckResult]:
     out = [compare(PAPER, f"Thm 4.1: exact population gradient vanishes at c* (grid, d={d}, T={T})", 0.0,
                    float(max(np.abs(gP).max(), np.abs(gQ).max())), 1e-10,
                    detail="phase-grid average is exact (degree <= 3(T-2) < n_grid); 1e-10 = rounding of ~1e4 terms")]
-    r = run(profile, "gauss_grid")
+    r = check_run(profile, "gauss_grid")
     lag = _lag(cfg)[0]
     out.append(compare(PAPER, f"Thm 4.1: GD on the exact population reaches c* = {c:.6f}", c, r.final_ab,
                        lag + 1e-10, detail=f"training set = phase grid (population); tolerance = remaining "
                                            f"distance of the manifold GD recursion ({lag:.1e}) + 1e-10"))
-    cfg = _RUNS[profile]["gauss_sample"]
-    r = run(profile, "gauss_sample")
+    cfg = check_settings(profile, "gauss_sample")
+    r = check_run(profile, "gauss_sample")
     c = c_star(cfg["d"], cfg["T"], cfg["law"])
     lag = _lag(cfg)[0]
     out.append(compare(PAPER, f"Thm 4.1: trained ab (m={cfg['m']}, d={cfg['d']}, T={cfg['T']}) within 5 SE of c*",
@@ -101,14 +68,14 @@ def check_balance(profile: str) -> list[CheckResult]:
     """a^2 - b^2 is conserved by gradient flow; GD moves it by exactly -(lr^2/d) sum(|G_P|^2 - |G_Q|^2)."""
     out = []
     for name in ("gauss_sample", "gauss_grid_unbalanced"):
-        r = run(profile, name)
+        r = check_run(profile, name)
         scale = max(1.0, abs(r.balance[0]))
         out.append(compare(PAPER, f"GD changes (|Q|^2-|P|^2)/d only by lr^2 sum(|G_P|^2-|G_Q|^2)/d ({name})",
                            r.balance[0] + r.balance_drift[-1], r.balance[-1], 1e-10 * scale,
                            detail="(P,Q) -> (sP, Q/s) leaves the loss invariant, so <P,G_P> = <Q,G_Q>; "
                                   f"drift {r.balance_drift[-1]:.2e} = O(lr^2); 1e-10 = rounding"))
-    cfg = _RUNS[profile]["gauss_grid_unbalanced"]
-    r = run(profile, "gauss_grid_unbalanced")
+    cfg = check_settings(profile, "gauss_grid_unbalanced")
+    r = check_run(profile, "gauss_grid_unbalanced")
     conserved = cfg["a0"] ** 2 - cfg["b0"] ** 2
     out.append(compare(PAPER, "Thm 4.1: a~^2 - b~^2 = a0^2 - b0^2 (unbalanced start, exact population)",
                        conserved, r.a[-1] ** 2 - r.b[-1] ** 2, abs(r.balance_drift[-1]) + 1e-9,
@@ -123,15 +90,15 @@ def check_trajectory(profile: str) -> list[CheckResult]:
     """ab(epoch) against the discrete manifold GD (exact) and the closed-form balanced flow (small step)."""
     out = []
     for name in ("gauss_grid", "gauss_grid_slow"):
-        cfg = _RUNS[_profile(profile)][name]
-        r = run(profile, name)
+        cfg = check_settings(profile, name)
+        r = check_run(profile, name)
         _, a, b = _lag(cfg)
         out.append(compare(PAPER, f"trained ab(epoch) = GD recursion on the population manifold ({name})",
                            0.0, float(np.abs(r.ab - a * b).max()), 1e-10,
                            detail="sup over epochs; the grid run is population GD, the recursion is "
                                   "numerics.mesa.manifold_gd (numpy)"))
-    cfg = _RUNS[profile]["gauss_grid_slow"]
-    r = run(profile, "gauss_grid_slow")
+    cfg = check_settings(profile, "gauss_grid_slow")
+    r = check_run(profile, "gauss_grid_slow")
     k = tm.loss_coefficients(cfg["d"], cfg["T"], cfg["law"])
     rate = float(2 * k["S"] * k["k1"])
     c = c_star(cfg["d"], cfg["T"], cfg["law"])
@@ -143,8 +110,8 @@ def check_trajectory(profile: str) -> list[CheckResult]:
                        detail=f"GD = Euler steps of the logistic flow with h*rate = {h:.3f}; global error "
                               f"<= h*rate*c* (first-order method on a contracting flow)"))
     if profile == "paper":
-        cfg = _RUNS[profile]["gauss_sample"]
-        r = run(profile, "gauss_sample")
+        cfg = check_settings(profile, "gauss_sample")
+        r = check_run(profile, "gauss_sample")
         k = tm.loss_coefficients(cfg["d"], cfg["T"], cfg["law"])
         h = cfg["lr"] * float(2 * k["S"] * k["k1"])
         c = c_star(cfg["d"], cfg["T"], cfg["law"])
@@ -159,13 +126,13 @@ def check_red_invariance(profile: str) -> list[CheckResult]:
     """Structural lemma: from a red-only start the non-red blocks stay exactly zero (population GD)."""
     out = []
     for name in ("gauss_grid", "full_one_masked", "full_one_unmasked"):
-        r = run(_profile(profile), name)
+        r = check_run(profile, name)
         out.append(compare(PAPER, f"non-red blocks stay 0 from a red start ({name}, exact population)",
                            0.0, float(r.offred_norm.max()), 1e-12,
                            detail="their population gradient vanishes on the red-only set (phase degrees); "
                                   "1e-12 = rounding; a step size above 2/curvature of the non-red directions "
                                   "would amplify the rounding (seen at lr = 0.05 for full-one d = 3, T = 8)"))
-    r = run(profile, "gauss_sample")
+    r = check_run(profile, "gauss_sample")
     out.append(compare(PAPER, "sampled run: non-red blocks small next to the red ones (finite-sample noise only)",
                        0.0, float(r.offred_norm[-1]), float(np.abs(np.diag(r.red_blocks[0])).sum() / 2),
                        detail="non-red gradients are zero in population but O(m^-1/2) on m sequences; "
@@ -175,8 +142,8 @@ def check_red_invariance(profile: str) -> list[CheckResult]:
 
 def check_capability(profile: str) -> list[CheckResult]:
     """Proposition 4.1 (Gaussian fails: ratio -> c* sigma^2) and Example 4.1 (sparse recovers: MSE -> 0)."""
-    cfg = _RUNS[_profile(profile)]["gauss_sample"]
-    r = run(profile, "gauss_sample")
+    cfg = check_settings(profile, "gauss_sample")
+    r = check_run(profile, "gauss_sample")
     law = Gaussian(1)
     ratio_theory = float(tm.prediction_ratio(sp.Rational(r.final_ab), cfg["d"], law))
     out = [compare(PAPER, "Prop 4.1: mean pred/true ratio at the last position = ab m2 (not 1)", ratio_theory,
@@ -188,8 +155,8 @@ def check_capability(profile: str) -> list[CheckResult]:
                        detail=f"5 x test SE ({r.test_mse_se:.2g}) + 5% for the off-manifold parameters "
                               f"(non-red norm {r.offred_norm[-1]:.2g}); relative error "
                               f"{float(tm.asymptotic_relative_error(cfg['d'], cfg['T'], law)):.3f} as t -> oo"))
-    cfg = _RUNS[profile]["sparse_sample"]
-    r = run(profile, "sparse_sample")
+    cfg = check_settings(profile, "sparse_sample")
+    r = check_run(profile, "sparse_sample")
     lag = _lag(cfg)[0]
     # per-coordinate rates: only sequences whose active axis is j move A_jj, B_jj, so coordinate j runs the
     # manifold recursion with lr * f_j, f_j = d n_j / m, sd(f_j) = sqrt((d-1)/m) (binomial counts)
@@ -217,8 +184,8 @@ def check_capability(profile: str) -> list[CheckResult]:
 
 def check_full_one(profile: str) -> list[CheckResult]:
     """Beyond Assumption 4.1 (full-one start): off-diagonal gradients, masked fixed point, unmasked is better."""
-    cfg = _RUNS[_profile(profile)]["full_one_step"]
-    r = run(profile, "full_one_step")
+    cfg = check_settings(profile, "full_one_step")
+    r = check_run(profile, "full_one_step")
     d, T, lr = cfg["d"], cfg["T"], cfg["lr"]
     gB, gA = (float(g) for g in tm.full_one_offdiag_gradients(sp.Rational(1, 10), sp.Rational(1, 10), d, T))
     A, B = r.red_blocks
@@ -227,8 +194,8 @@ def check_full_one(profile: str) -> list[CheckResult]:
                    float(A[off].real.mean()), 1e-12, detail="exact population (grid); 1e-12 = rounding"),
            compare(PAPER, "full-one: first GD step moves B_jk by -lr dL/dB_jk (closed form)", -lr * gB,
                    float(B[off].real.mean()), 1e-12, detail="exact population (grid); 1e-12 = rounding")]
-    cfg = _RUNS[profile]["full_one_masked"]
-    rm = run(profile, "full_one_masked")
+    cfg = check_settings(profile, "full_one_masked")
+    rm = check_run(profile, "full_one_masked")
     c = float(tm.masked_fixed_point(d, T))
     lag = _lag(cfg, masked=True)[0]
     out.append(compare(PAPER, f"full-one masked: ab -> (T-2)/((T-2)+(d-1)H_(T-2)) = {c:.6f}", c, rm.final_ab,
@@ -236,7 +203,7 @@ def check_full_one(profile: str) -> list[CheckResult]:
     Lstar = float(tm.population_optimum(d, T, FullOne(1), masked=True))
     out.append(compare(PAPER, "full-one masked: loss -> population optimum L*", Lstar, rm.final_loss,
                        1e-9 * Lstar + lag * 10 * Lstar, detail="relative rounding + lag"))
-    ru = run(profile, "full_one_unmasked")
+    ru = check_run(profile, "full_one_unmasked")
     a = b = math.sqrt(c)
     gB, gA = (float(g) for g in tm.full_one_offdiag_gradients(sp.Rational(a), sp.Rational(b), d, T))
     A, B = ru.red_blocks
@@ -254,7 +221,7 @@ def check_full_one(profile: str) -> list[CheckResult]:
 
 def check_errata(profile: str) -> list[CheckResult]:
     """Errata: the paper's Gaussian line 1/(5 sigma^2) is the T -> oo limit; exact c*(5, 100) = 0.19191."""
-    _profile(profile)
+    check_profile(profile)
     exact = c_star(5, 100, Gaussian(1))
     H = np.sum(1.0 / np.arange(1, 99))  # H_98, float route independent of sympy
     direct = 1.0 / (5.0 + 4.0 * H / 98.0)
