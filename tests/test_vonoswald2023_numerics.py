@@ -342,14 +342,19 @@ def test_fit_of_one_layer_gd_recovers_eta_star_and_L_star():
     assert abs(fit.eval_loss - float(optimal_one_step_loss(10, 10, HALF))) <= Z_SE * fit.eval_se
 
 
-def test_two_step_recurrent_gdpp_gamma_is_0175_and_beats_two_step_gd():
-    """Notes 7.4 / check 12: recurrent 2-step GD++ on U(-1/2,1/2), d = N = 10, fits gamma = 0.175 +- 0.005
-    (paper: 0.179); the fit-set-to-fit-set SD of gamma at 2e4 tasks is ~0.001, so 0.005 is ~5 SD.
-    GD++ (notes 0.110) beats 2-step GD with a shared eta (0.157) by far more than 5 SE."""
+def test_two_step_recurrent_gdpp_gamma_matches_a_five_times_larger_fit_and_beats_two_step_gd():
+    """Notes 7.4: recurrent 2-step GD++ on U(-1/2,1/2), d = N = 10. The gamma fitted on 2e4 tasks agrees
+    with an independent fit on 1e5 tasks within 5 SD of their difference, the fit SD measured over 20 fit
+    sets (benchmarks/results/gdpp_gamma_spread.json: 0.00128 at 2e4, scaling as 1/sqrt(n)); both estimate
+    the GD++ optimum (about 0.176; the paper's trained-model 0.179 is an erratum row). GD++ (notes 0.110)
+    beats 2-step GD with a shared eta (0.157) by far more than 5 SE."""
+    from validation.checks.vonoswald2023 import GAMMA_FIT_SD_2E4
+
     pp = fit_gdpp(2, recurrent=True, n_fit=20000, n_eval=20000, seed=0)
     assert pp.success
     assert pp.gammas[0] == pp.gammas[1]
-    assert abs(pp.gammas[0] - 0.175) <= 0.005
+    ref = fit_gdpp(2, recurrent=True, n_fit=100000, n_eval=1000, seed=1)
+    assert abs(pp.gammas[0] - ref.gammas[0]) <= Z_SE * GAMMA_FIT_SD_2E4[10] * np.sqrt(1 + 1 / 5)
     gd = fit_gdpp(2, recurrent=True, curvature=False, n_fit=20000, n_eval=20000, seed=0)
     assert gd.eval_loss - pp.eval_loss > Z_SE * np.hypot(gd.eval_se, pp.eval_se)
 
@@ -358,7 +363,9 @@ def test_two_step_recurrent_gdpp_gamma_is_0175_and_beats_two_step_gd():
 @pytest.mark.parametrize("N,gamma", [(25, 0.099), (50, 0.056)])
 def test_two_step_recurrent_gdpp_gamma_for_longer_contexts(N, gamma):
     """Paper (Fig 13): trained recurrent 2-layer TFs have gamma = 0.099 / 0.056 for N = 25 / 50; the GD++ fit
-    on 2e5 tasks gives the same within 0.003 (seed-to-seed SD ~2e-4 at 2e4 tasks)."""
+    on 2e5 tasks gives the same within 0.003 (fit SD at 2e4 tasks 0.00046 / 0.00019 over 20 fit sets,
+    benchmarks/results/gdpp_gamma_spread.json, so 0.003 is > 20 SD of a 2e5 fit: a loose bound on the
+    paper's rounding to three decimals and the trained models' own spread, which we have not measured)."""
     fit = fit_gdpp(2, N=N, recurrent=True, n_fit=200000, n_eval=50000, seed=1)
     assert abs(fit.gammas[0] - gamma) <= 0.003
 

@@ -32,8 +32,8 @@ import numbers
 
 import sympy as sp
 
-__all__ = ["ArgumentError", "ArgumentKindError", "integer", "real", "positive", "nonnegative", "seed", "choice", "symbolic_integer",
-           "symbolic_positive"]
+__all__ = ["ArgumentError", "ArgumentKindError", "integer", "real", "positive", "nonnegative", "seed", "choice",
+           "symbolic_integer", "symbolic_positive", "symbolic_real"]
 
 
 class ArgumentError(ValueError):
@@ -107,9 +107,20 @@ def _sympify(value, name: str) -> sp.Expr:
         expr = sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value)
     except (sp.SympifyError, TypeError, SyntaxError) as exc:
         raise ArgumentKindError(f"{name} must be a number or a sympy expression, got {value!r}") from exc
-    if not isinstance(expr, sp.Expr) or expr.has(sp.nan, sp.zoo) or expr.is_real is False:
+    if not isinstance(expr, sp.Expr) or expr.has(sp.nan, sp.zoo) or expr.is_extended_real is False:
         raise ArgumentError(f"{name} must be a real number or a real sympy expression, got {value!r}")
     return expr
+
+
+def symbolic_real(value, name: str) -> sp.Expr:
+    """A real number (exact: a Python float becomes the rational it spells) or a real sympy expression.
+
+    Examples
+    --------
+    >>> symbolic_real(0.25, "c"), symbolic_real(-2, "a")
+    (1/4, -2)
+    """
+    return _sympify(value, name)
 
 
 def symbolic_integer(value, name: str, minimum: int, *, allow_oo: bool = False) -> sp.Expr:

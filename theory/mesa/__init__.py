@@ -15,8 +15,7 @@ Modules, by idea:
 * :mod:`theory.mesa.flow`: Theorem 4.1, the reduced and diagonal losses, the fixed point c*, the flows;
 * :mod:`theory.mesa.capability`: Theorem 4.2, Proposition 4.1, Example 4.1 (errors of the mesa-optimizer);
 * :mod:`theory.mesa.full_one`: beyond Assumption 4.1 (off-diagonal gradients, the full-one start);
-* :mod:`theory.mesa.lemma`: exact phase averages of the full model and the structural lemma;
-* :mod:`theory.mesa.args`: ``symbolic_real``, the one argument check :mod:`theory.args` lacks.
+* :mod:`theory.mesa.lemma`: exact phase averages of the full model and the structural lemma.
 """
 from theory.mesa.capability import (asymptotic_relative_error, position_error, prediction_ratio,
                                     recovers_distribution)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer
+from theory.args import symbolic_integer, symbolic_real
 from theory.laws import as_law
-from theory.mesa.args import symbolic_integer_or_oo, symbolic_real
 from theory.mesa.flow import fixed_point, tidy
 from theory.mesa.moments import mesa_moments, require_assumption_41, satisfies_assumption_42
 
@@ -33,7 +32,7 @@ def position_error(t, c, d, law) -> sp.Expr:
     >>> position_error(2, sp.Rational(1, 5), 3, Gaussian(1))
     48/25
     """
-    t = symbolic_integer_or_oo(t, "t", 2)
+    t = symbolic_integer(t, "t", 2, allow_oo=True)
     c = symbolic_real(c, "c")
     d = symbolic_integer(d, "d", 1)
     mom = mesa_moments(law, d)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer
+from theory.args import symbolic_integer, symbolic_real
 from theory.laws import as_law
-from theory.mesa.args import symbolic_integer_or_oo, symbolic_real
 from theory.mesa.moments import mesa_moments, require_assumption_41
 
 __all__ = [
@@ -145,7 +144,7 @@ def fixed_point(d, T, law, masked: bool = False) -> sp.Expr:
     >>> fixed_point(2, 3, Gaussian(1))
     1/6
     """
-    T = symbolic_integer_or_oo(T, "T", 3)
+    T = symbolic_integer(T, "T", 3, allow_oo=True)
     law = _theorem_law(law, d, masked, "fixed_point (Theorem 4.1)")
     if T == sp.oo:
         return fixed_point_limit(d, law, masked=True)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer, symbolic_positive
+from theory.args import symbolic_integer, symbolic_positive, symbolic_real
 from theory.laws import as_law
-from theory.mesa.args import symbolic_integer_or_oo, symbolic_real
 from theory.mesa.flow import loss_coefficients, tidy
 
 __all__ = ["offdiag_gradients", "full_one_offdiag_gradients", "masked_fixed_point"]
@@ -77,7 +76,7 @@ def masked_fixed_point(d, T, scale=1) -> sp.Expr:
     >>> masked_fixed_point(2, 3)
     1/2
     """
-    d, T = symbolic_integer(d, "d", 1), symbolic_integer_or_oo(T, "T", 3)
+    d, T = symbolic_integer(d, "d", 1), symbolic_integer(T, "T", 3, allow_oo=True)
     scale = symbolic_positive(scale, "scale")
     if T == sp.oo:
         return tidy(1 / scale**2)

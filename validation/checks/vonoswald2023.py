@@ -290,18 +290,30 @@ def check_gram_spectrum(profile: str):
     return out
 
 
+#: fit-to-fit SD of the recurrent 2-step GD++ gamma for fits on 2 * 10^4 tasks, measured over 20 fit sets
+#: by ``python -m benchmarks.gdpp_gamma_spread`` (benchmarks/results/gdpp_gamma_spread.json); at 10^5
+#: tasks it measured 0.00059 for N = 10, as the 1/sqrt(n) scaling of an M-estimator predicts (0.00057)
+GAMMA_FIT_SD_2E4 = {10: 0.00128, 25: 0.00046, 50: 0.00019}
+
+
 def check_gdpp_recurrent_gamma(profile: str):
-    """Fig 13 / notes 7.4: recurrent 2-layer GD++ fit gives gamma = 0.179 / 0.099 / 0.056 (N = 10 / 25 / 50)."""
+    """Fig 13: the recurrent 2-layer GD++ gamma under the code's law, fitted on n tasks, equals the GD++
+    optimum, estimated by an independent fit on 5 n tasks (derived; the paper's trained-model values
+    0.179 / 0.099 / 0.056 are compared in the errata, not here)."""
     check_profile(profile)
-    paper = {10: 0.179, 25: 0.099, 50: 0.056}
     Ns = (10,) if profile == "quick" else (10, 25, 50)
     n = 20_000 if profile == "quick" else 200_000
     out = []
     for N in Ns:
-        fit = fit_gdpp(2, d=10, N=N, recurrent=True, n_fit=n, n_eval=n, seed=SEED + N)
-        out.append(compare(PAPER, f"2-layer recurrent GD++ fitted gamma, N = {N}", paper[N], float(fit.gammas[0]),
-                           0.005, detail=f"L-BFGS on {n} tasks; fit-set-to-fit-set SD of gamma ~0.001 at N = 10, 2e4 "
-                           "tasks (5 SD = 0.005); notes' MC 0.175 / 0.100 / 0.056"))
+        fit = fit_gdpp(2, d=10, N=N, recurrent=True, n_fit=n, n_eval=1000, seed=SEED + N)
+        ref = fit_gdpp(2, d=10, N=N, recurrent=True, n_fit=5 * n, n_eval=1000, seed=SEED + 7 * N)
+        # the two fits are independent; each has SD = SD(2e4) sqrt(2e4 / n_fit) (measured scaling)
+        sd = GAMMA_FIT_SD_2E4[N] * np.sqrt(20_000 / n) * np.sqrt(1 + 1 / 5)
+        out.append(compare(PAPER, f"2-layer recurrent GD++ gamma, N = {N}: fit on {n} tasks = fit on {5 * n}",
+                           float(ref.gammas[0]), float(fit.gammas[0]), 5 * sd, source="derived",
+                           detail=f"tolerance 5 SD of the difference of two independent fits ({5 * sd:.2g}); "
+                           f"fit SD {GAMMA_FIT_SD_2E4[N]:.2g} at 2e4 tasks over 20 fit sets "
+                           "(benchmarks/results/gdpp_gamma_spread.json), scaled by 1/sqrt(n)"))
     gd = fit_gdpp(2, d=10, N=10, recurrent=True, curvature=False, n_fit=n, n_eval=n, seed=SEED)
     pp = fit_gdpp(2, d=10, N=10, recurrent=True, n_fit=n, n_eval=n, seed=SEED)
     diff = gd.eval_loss - pp.eval_loss
