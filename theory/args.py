@@ -33,7 +33,7 @@ import numbers
 import sympy as sp
 
 __all__ = ["ArgumentError", "ArgumentKindError", "integer", "real", "positive", "nonnegative", "seed", "choice",
-           "symbolic_integer", "symbolic_positive", "symbolic_real"]
+           "symbolic_integer", "symbolic_positive", "symbolic_nonnegative", "symbolic_real", "sizes"]
 
 
 class ArgumentError(ValueError):
@@ -145,3 +145,30 @@ def symbolic_positive(value, name: str) -> sp.Expr:
     if expr.is_positive is False or (expr.is_number and (expr.is_infinite or not expr.is_positive)):
         raise ArgumentError(f"{name} must be > 0, got {value!r}")
     return expr
+
+
+def symbolic_nonnegative(value, name: str) -> sp.Expr:
+    """A number >= 0 (exact) or an expression not provably negative, e.g. a variance that may be 0.
+
+    Examples
+    --------
+    >>> symbolic_nonnegative(0, "noise_var"), symbolic_nonnegative(0.5, "noise_var")
+    (0, 1/2)
+    """
+    if not isinstance(value, bool) and isinstance(value, (int, float, sp.Number)) and value == 0:
+        return sp.Integer(0)
+    try:
+        return symbolic_positive(value, name)
+    except ArgumentKindError:
+        raise
+    except ArgumentError:
+        raise ArgumentError(f"{name} must be >= 0, got {value!r}") from None
+
+
+def sizes(**named) -> tuple[int, ...]:
+    """Each keyword value as an ``int`` >= 1 (:func:`integer`), in the order given.
+
+    >>> sizes(d_x=2, N=3)
+    (2, 3)
+    """
+    return tuple(integer(value, name, minimum=1) for name, value in named.items())

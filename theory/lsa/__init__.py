@@ -16,7 +16,6 @@ Submodules, one idea each:
   the rescaling freedom;
 - :mod:`theory.lsa.features`: Proposition 2 (MLP + LSA = GD on features, kernel smoother);
 - :mod:`theory.lsa.copying`: Proposition 3 (the copy / induction-head layer);
-- :mod:`theory.lsa.args`: the argument checks these need beyond :mod:`theory.args`.
 """
 from theory.lsa.constructions import (
     gd_construction,

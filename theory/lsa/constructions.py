@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.lsa.args import sizes
+from theory.args import sizes
+
 from theory.lsa.layers import (
     expand,
     gd_step,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.lsa.args import sizes
+from theory.args import ArgumentError, sizes
+
 from theory.lsa.layers import expand, lsa_layer, softmax_attention_layer
 
 __all__ = ["copy_tokens", "copy_construction", "copy_attention_weights", "copy_layer_residual"]
@@ -23,7 +24,7 @@ def copy_tokens(d_x, d_y, N) -> sp.Matrix:
     """
     d_x, d_y, N = sizes(d_x=d_x, d_y=d_y, N=N)
     if d_y > d_x:
-        raise ValueError(f"d_y must be <= d_x = {d_x} (targets are zero-padded to d_x), got {d_y}")
+        raise ArgumentError(f"d_y must be <= d_x = {d_x} (targets are zero-padded to d_x), got {d_y}")
     T = 2 * N + 1
     C = sp.zeros(d_x, T)
     for j in range(N):
@@ -47,7 +48,7 @@ def copy_construction(d_x, d_y, N) -> dict:
     """
     d_x, d_y, N = sizes(d_x=d_x, d_y=d_y, N=N)
     if d_y > d_x:
-        raise ValueError(f"d_y must be <= d_x = {d_x} (targets are zero-padded to d_x), got {d_y}")
+        raise ArgumentError(f"d_y must be <= d_x = {d_x} (targets are zero-padded to d_x), got {d_y}")
     T = 2 * N + 1
     S = sp.Matrix(T, T, lambda r, c: 1 if r == c + 1 else 0)
     Ycopy = sp.zeros(T, d_x)

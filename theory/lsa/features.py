@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.lsa.args import sizes
+from theory.args import sizes
+
 from theory.lsa.constructions import gd_construction
 from theory.lsa.layers import expand, gd_step, lsa_layer, symbolic_initial_model, tokens_after_gd
 

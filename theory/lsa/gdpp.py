@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_positive
-from theory.lsa.args import sizes
+from theory.args import sizes, symbolic_positive
 from theory.lsa.layers import expand
 
 __all__ = ["gdpp_eigenvalue_map", "gdpp_eigenvalue_facts", "gdpp_hessian_residual"]

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import integer
-from theory.lsa.args import sizes
+from theory.args import ArgumentError, integer, sizes
 
 __all__ = [
     "lsa_layer",
@@ -43,7 +42,7 @@ def expand(M: sp.Matrix) -> sp.Matrix:
 def _matrix(value, name: str, shape: tuple[int, int]) -> sp.Matrix:
     M = sp.Matrix(value)
     if M.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {M.shape}")
+        raise ArgumentError(f"{name} must have shape {shape}, got {M.shape}")
     return M
 
 
@@ -77,10 +76,10 @@ def _check_layer(E, W_K, W_Q, W_V, P, n_context):
             for M, name in ((W_K, "W_K"), (W_Q, "W_Q"), (W_V, "W_V"), (P, "P"))]
     W_K, W_Q, W_V, P = mats
     if W_K.cols != D or W_Q.cols != D or W_K.rows != W_Q.rows:
-        raise ValueError(f"W_K and W_Q must both have shape (key_size, {D}), got {W_K.shape} and {W_Q.shape}")
+        raise ArgumentError(f"W_K and W_Q must both have shape (key_size, {D}), got {W_K.shape} and {W_Q.shape}")
     n_ctx = T - 1 if n_context is None else integer(n_context, "n_context", minimum=1)
     if n_ctx > T:
-        raise ValueError(f"n_context must be between 1 and the number of tokens {T}, got {n_ctx}")
+        raise ArgumentError(f"n_context must be between 1 and the number of tokens {T}, got {n_ctx}")
     return E, W_K, W_Q, W_V, P, n_ctx
 
 
@@ -163,7 +162,7 @@ def gd_step(X, Y, W, eta) -> sp.Matrix:
     """
     X, Y, W = sp.Matrix(X), sp.Matrix(Y), sp.Matrix(W)
     if Y.cols != X.cols:
-        raise ValueError(f"Y must have {X.cols} columns like X, got {Y.cols}")
+        raise ArgumentError(f"Y must have {X.cols} columns like X, got {Y.cols}")
     if W.shape != (Y.rows, X.rows):
-        raise ValueError(f"W must have shape {(Y.rows, X.rows)}, got {W.shape}")
+        raise ArgumentError(f"W must have shape {(Y.rows, X.rows)}, got {W.shape}")
     return W - sp.sympify(eta) / X.cols * (W * X - Y) * X.T

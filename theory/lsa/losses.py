@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer, symbolic_positive
+from theory.args import ArgumentError, symbolic_integer, symbolic_nonnegative, symbolic_positive
 from theory.laws import Law, Uniform, as_law  # noqa: F401  (Uniform: doctests)
-from theory.lsa.args import symbolic_nonnegative
 
 __all__ = [
     "second_moment_matrix_traces",
@@ -139,7 +138,7 @@ def _optimal_step_size(d, N, law, noise_var, task_var) -> sp.Expr:
     loss = sp.expand(_one_step_loss(eta, d, N, law, noise_var, task_var))
     a, b = loss.coeff(eta, 2), loss.coeff(eta, 1)
     if a.is_zero:
-        raise ValueError(f"law must make the one-step loss depend on eta, got {law}")
+        raise ArgumentError(f"law must make the one-step loss depend on eta, got {law}")
     return sp.simplify(-b / (2 * a))
 
 
@@ -193,11 +192,11 @@ def zfb_preconditioner(Lambda, N) -> sp.Matrix:
     """
     Lambda = sp.Matrix(Lambda)
     if Lambda.rows != Lambda.cols or Lambda.rows < 1:
-        raise ValueError(f"Lambda must be a square matrix, got shape {Lambda.shape}")
+        raise ArgumentError(f"Lambda must be a square matrix, got shape {Lambda.shape}")
     if Lambda != Lambda.T:
-        raise ValueError(f"Lambda must be symmetric, got {Lambda.tolist()}")
+        raise ArgumentError(f"Lambda must be symmetric, got {Lambda.tolist()}")
     if Lambda.is_positive_definite is False:
-        raise ValueError(f"Lambda must be positive definite, got {Lambda.tolist()}")
+        raise ArgumentError(f"Lambda must be positive definite, got {Lambda.tolist()}")
     N = symbolic_integer(N, "N", 1)
     d = Lambda.rows
     Gamma = (1 + sp.Integer(1) / N) * Lambda + Lambda.trace() / N * sp.eye(d)

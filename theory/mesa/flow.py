@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer, symbolic_real
+from theory.args import ArgumentError, symbolic_integer, symbolic_real
 from theory.laws import as_law
 from theory.mesa.moments import mesa_moments, require_assumption_41
 
@@ -87,13 +87,13 @@ def reduced_loss(c, d, T, law) -> sp.Expr:
 
 def _vector(values, d, name):
     if not d.is_number:
-        raise ValueError(f"d must be an integer for the diagonal manifold, got {d}")
+        raise ArgumentError(f"d must be an integer for the diagonal manifold, got {d}")
     n = int(d)
     if values is None:
         return [sp.Symbol(f"{name}_{j + 1}", real=True) for j in range(n)]
     values = list(values)
     if len(values) != n:
-        raise ValueError(f"{name} must have d = {n} entries, got {len(values)}")
+        raise ArgumentError(f"{name} must have d = {n} entries, got {len(values)}")
     return [symbolic_real(v, name) for v in values]
 
 
@@ -283,7 +283,7 @@ def balanced_flow(tau, c0, d, T, law, masked: bool = False) -> sp.Expr:
     k = loss_coefficients(d, T, law)
     tau, c0 = symbolic_real(tau, "tau"), symbolic_real(c0, "c0")
     if c0.is_negative:
-        raise ValueError(f"c0 must be >= 0 (a0 = b0 = sqrt(c0)), got {c0}")
+        raise ArgumentError(f"c0 must be >= 0 (a0 = b0 = sqrt(c0)), got {c0}")
     if c0.is_zero:
         return sp.Integer(0)
     c_star = tidy(k["S"] * k["k1"] / k["Acal"])

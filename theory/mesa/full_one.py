@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer, symbolic_positive, symbolic_real
+from theory.args import ArgumentError, symbolic_integer, symbolic_positive, symbolic_real
 from theory.laws import as_law
 from theory.mesa.flow import loss_coefficients, tidy
 
@@ -33,7 +33,7 @@ def offdiag_gradients(a, b, d, T, law) -> tuple:
     """
     d = symbolic_integer(d, "d", 1)
     if d.is_number and d < 2:
-        raise ValueError(f"d must be >= 2 for off-diagonal entries, got {d}")
+        raise ArgumentError(f"d must be >= 2 for off-diagonal entries, got {d}")
     law = as_law(law)
     k = loss_coefficients(d, T, law)
     a, b = symbolic_real(a, "a"), symbolic_real(b, "b")
@@ -60,7 +60,7 @@ def full_one_offdiag_gradients(a, b, d, T) -> tuple:
     T = symbolic_integer(T, "T", 3)
     a, b = symbolic_real(a, "a"), symbolic_real(b, "b")
     if d.is_number and d < 2:
-        raise ValueError(f"d must be >= 2 for off-diagonal entries, got {d}")
+        raise ArgumentError(f"d must be >= 2 for off-diagonal entries, got {d}")
     H, H2 = sp.harmonic(T - 2), sp.harmonic(T - 2, 2)
     return sp.expand(a**2 * b * H), sp.expand(b * (a * b * (2 * H + (d - 2) * H2) - H))
 

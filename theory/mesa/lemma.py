@@ -18,7 +18,7 @@ import sympy as sp
 from sympy import QQ
 from sympy.polys.rings import ring
 
-from theory.args import symbolic_integer
+from theory.args import ArgumentError, symbolic_integer
 from theory.laws import as_law
 
 __all__ = [
@@ -37,7 +37,7 @@ def _small(d, T):
     d = int(symbolic_integer(d, "d", 1))
     T = int(symbolic_integer(T, "T", 3))
     if d > 4 or T > 40:
-        raise ValueError(f"d must be <= 4 and T <= 40 for exact symbolic phase averages, got d = {d}, T = {T}")
+        raise ArgumentError(f"d must be <= 4 and T <= 40 for exact symbolic phase averages, got d = {d}, T = {T}")
     return d, T
 
 
@@ -65,7 +65,7 @@ def red_block_mask(d) -> tuple:
 def _engine(d: int, T: int, red: str, want_loss: bool):
     """Phase-averaged loss and gradients at a red-only point (code layout), as ring elements."""
     if red not in _RED_KINDS:
-        raise ValueError(f"red must be one of {_RED_KINDS}, got {red!r}")
+        raise ArgumentError(f"red must be one of {_RED_KINDS}, got {red!r}")
     u = x1_symbols(d)
     if red == "scalar":
         a, b = sp.symbols("a b", real=True)

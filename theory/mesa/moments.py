@@ -17,7 +17,7 @@ from itertools import combinations_with_replacement
 
 import sympy as sp
 
-from theory.args import symbolic_integer
+from theory.args import ArgumentError, symbolic_integer
 from theory.laws import Law, as_law
 
 __all__ = ["mesa_moments", "odd_moment_violations", "satisfies_assumption_41", "require_assumption_41",
@@ -31,7 +31,7 @@ def decide(expr: sp.Expr, what: str):
         return True
     if expr.is_zero is False:
         return False
-    raise ValueError(f"cannot decide whether {what} vanishes for symbolic arguments ({expr}); "
+    raise ArgumentError(f"cannot decide whether {what} vanishes for symbolic arguments ({expr}); "
                      "give integer d and a numeric scale")
 
 
@@ -138,7 +138,7 @@ def require_assumption_41(law, d, where: str) -> Law:
     if bad:
         powers, value = bad[0]
         monomial = " ".join(f"x_{k + 1}" + (f"^{p}" if p > 1 else "") for k, p in enumerate(powers))
-        raise ValueError(
+        raise ArgumentError(
             f"law must satisfy Assumption 4.1 (odd mixed moments up to order 6 vanish) for {where}; "
             f"{law} has E[{monomial}] = {value}"
         )
