@@ -42,12 +42,12 @@ from validation.checks.vonoswald2023_trained import (
     check_trained_two_layer,
 )
 from validation.runs.vonoswald2023 import LAW as HALF  # the code's U(-1/2, 1/2): input_range = 1
-from validation.runs.vonoswald2023 import PAPER
+from validation.runs.vonoswald2023 import CHECK_SEED, PAPER
 
 __all__ = ["CHECKS", "SEED"]
 
-#: the root seed of this table's Monte-Carlo draws (each check draws from child_rng(SEED, its keys))
-SEED = 20230607
+#: the root seed of the table's draws: :data:`validation.runs.vonoswald2023.CHECK_SEED`
+SEED = CHECK_SEED
 
 
 def _rng(*keys: int) -> np.random.Generator:

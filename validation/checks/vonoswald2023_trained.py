@@ -18,13 +18,13 @@ from theory import lsa as T
 from theory.laws import Uniform
 from validation.checks import check_profile, compare, exceeds
 from validation.runs.vonoswald2023 import LAW as HALF
-from validation.runs.vonoswald2023 import PAPER, check_run
+from validation.runs.vonoswald2023 import CHECK_SEED, PAPER, check_run
 from validation.store import run
 
 __all__ = ["check_trained_one_layer", "check_trained_ood", "check_trained_two_layer"]
 
-#: the root seed of the fresh evaluation tasks and fits (the table's seed, ``vonoswald2023.SEED``)
-SEED = 20230607
+#: the root seed of the table's draws: :data:`validation.runs.vonoswald2023.CHECK_SEED`
+SEED = CHECK_SEED
 
 
 def _rng(*keys: int) -> np.random.Generator:
