@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.args import integer, seed as check_seed
+from theory.args import ArgumentError, ArgumentKindError, integer, seed as check_seed
 
 __all__ = ["child_rng", "child_seed", "make_rng"]
 
@@ -42,8 +42,8 @@ def make_rng(seed=None, rng=None) -> np.random.Generator:
     """The generator to draw from: ``rng`` if given, else ``default_rng(seed)``."""
     if rng is not None:
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+            raise ArgumentKindError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         return rng
     if seed is None:
-        raise ValueError("seed must be an int (or pass rng=Generator); global randomness is not used")
+        raise ArgumentError("seed must be an int (or pass rng=Generator); global randomness is not used")
     return np.random.default_rng(seed)

@@ -283,3 +283,78 @@ def test_every_derive_command_in_the_readme_runs(capsys):
     for command in commands:
         code, out, err = run(capsys, *shlex.split(command))
         assert code == 0 and out.strip(), (command, err)
+
+
+# Bad input through the public API: each call raises ValueError (TypeError for a wrong kind) whose message
+# names the argument and the accepted range. With the command-line cases above, more than 40 bad inputs.
+API_BAD_INPUTS = [
+    ("theory.lsa.one_step_loss(eta=1, d=0, N=5, law='gaussian(1)')", "d must be an integer >= 1, got 0"),
+    ("theory.lsa.one_step_loss(eta=float('nan'), d=3, N=5, law='gaussian(1)')", "eta must be a real number"),
+    ("theory.lsa.optimal_step_size(d=3, N=-1, law='gaussian(1)')", "N must be an integer >= 1, got -1"),
+    ("theory.lsa.optimal_step_size(d=3, N=5, law='cauchy(1)')", "law must be one of gaussian"),
+    ("theory.lsa.optimal_step_size(d=3, N=5, law='gaussian(1)', noise_var=-1)", "noise_var must be >= 0, got -1"),
+    ("theory.lsa.zfb_preconditioner(sp.Matrix([[1, 2], [0, 1]]), 3)", "Lambda must be symmetric"),
+    ("theory.mesa.fixed_point(5, 2, 'gaussian(1)')", "T must be an integer >= 3"),
+    ("theory.mesa.fixed_point(0, 10, 'gaussian(1)')", "d must be an integer >= 1, got 0"),
+    ("theory.mesa.fixed_point(5, 10, 'full_one(1)')", "law must satisfy Assumption 4.1"),
+    ("theory.mesa.recovers_distribution('full_one(1)', 5)", "law must satisfy Assumption 4.1"),
+    ("theory.mesa.position_error(1, 0.1, 5, 'gaussian(1)')", "t must be an integer >= 2"),
+    ("theory.mesa.balanced_flow(1, -1, 5, 10, 'gaussian(1)')", "c0 must be >= 0"),
+    ("theory.laws.Gaussian(-1)", "sigma must be > 0, got -1"),
+    ("theory.laws.Uniform('wide')", "half_width must be"),
+    ("theory.laws.dirichlet_moment(0, (1, 1))", "alpha must be > 0, got 0"),
+    ("theory.laws.parse_law('gaussian(x')", "law must be one of gaussian"),
+    ("numerics.lsa.sample_tasks(0, 10, 10, rng=np.random.default_rng(0))", "n_tasks must be an integer >= 1, got 0"),
+    ("numerics.lsa.fit_gdpp(0)", "K must be an integer >= 1, got 0"),
+    ("numerics.mesa.c_star(5, 1, 'gaussian(1)')", "T must be an integer >= 3"),
+    ("numerics.seeds.child_rng(-1)", "seed must be an integer >= 0, got -1"),
+    ("numerics.seeds.child_rng(0, 1.5)", "key must be an integer >= 0"),
+    ("numerics.seeds.make_rng()", "seed must be an int"),
+    ("validation.lsa.train_lsa(d=10, N=10, law='uniform(1/2)', steps=0, batch=8, lr=1e-3, seed=0)",
+     "steps must be an integer >= 1, got 0"),
+    ("validation.lsa.train_lsa(d=10, N=10, law='uniform(1/2)', steps=2, batch=8, lr=float('nan'), seed=0)",
+     "lr must be a finite number > 0, got nan"),
+    ("validation.lsa.train_lsa(d=10, N=10, law='uniform(1/2)', steps=2, batch=8, lr=1e-3, seed=0, device='gpu')",
+     "device must be a torch device"),
+    ("validation.mesa.train_mesa(d=2, T=5, law='gaussian(1)', m=0, lr=1e-3, epochs=1, seed=0)",
+     "m must be an integer >= 1, got 0"),
+    ("validation.mesa.train_mesa(d=2, T=5, law='gaussian(1)', m=10, lr=1e-3, epochs=1, seed=-3)",
+     "seed must be an integer >= 0, got -3"),
+    ("validation.mesa.train_mesa(d=2, T=5, law='gaussian(1)', m=10, lr=-1, epochs=1, seed=0)",
+     "lr must be a finite number > 0"),
+    ("validation.mesa.train_mesa(d=2, T=2, law='gaussian(1)', m=10, lr=1e-3, epochs=1, seed=0)",
+     "T must be an integer >= 3, got 2"),
+    ("validation.args.device('gpu')", "device must be a torch device"),
+    ("validation.args.dtype('float16')", "dtype must be torch.float32 or torch.float64"),
+    ("validation.store.RunConfig('nodots', ())", "trainer must be a dotted path"),
+    ("validation.papers.paper('smith1999')", "paper must be one of 'vonoswald2023'"),
+    ("validation.checks.run_checks('vonoswald2023', 'huge')", "profile must be one of 'quick', 'paper'"),
+]
+
+
+@pytest.mark.parametrize("call,message", API_BAD_INPUTS, ids=[c for c, _ in API_BAD_INPUTS])
+def test_bad_api_input_raises_value_error_naming_the_argument(call, message):
+    import numpy as np  # noqa: F401 (used by the calls)
+    import sympy as sp  # noqa: F401
+
+    import numerics.lsa  # noqa: F401
+    import numerics.mesa  # noqa: F401
+    import numerics.seeds  # noqa: F401
+    import theory.laws  # noqa: F401
+    import theory.lsa  # noqa: F401
+    import theory.mesa  # noqa: F401
+    import validation.args  # noqa: F401
+    import validation.checks  # noqa: F401
+    import validation.lsa  # noqa: F401
+    import validation.mesa  # noqa: F401
+    import validation.papers  # noqa: F401
+    import validation.store  # noqa: F401
+
+    with pytest.raises((ValueError, TypeError)) as info:
+        eval(call)
+    assert message in str(info.value), str(info.value)
+
+
+def test_there_are_at_least_forty_bad_input_cases():
+    parser_cases = test_user_errors_print_one_error_line_and_exit_2.pytestmark[0].args[1]
+    assert len(API_BAD_INPUTS) + len(parser_cases) >= 40

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from theory.args import ArgumentError
+
 __all__ = ["device", "dtype"]
 
 
@@ -23,14 +25,14 @@ def device(value, name: str = "device") -> torch.device:
     try:
         dev = torch.device(value)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"{name} must be a torch device such as 'cpu' or 'cuda[:i]', got {value!r}") from exc
+        raise ArgumentError(f"{name} must be a torch device such as 'cpu' or 'cuda[:i]', got {value!r}") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"{name} must be 'cpu' here: {value!r} was requested but CUDA is not available")
+        raise ArgumentError(f"{name} must be 'cpu' here: {value!r} was requested but CUDA is not available")
     return dev
 
 
 def dtype(value, name: str = "dtype") -> torch.dtype:
     """A floating torch dtype (``torch.float32`` or ``torch.float64``), else ``ValueError``."""
     if value not in (torch.float32, torch.float64):
-        raise ValueError(f"{name} must be torch.float32 or torch.float64, got {value!r}")
+        raise ArgumentError(f"{name} must be torch.float32 or torch.float64, got {value!r}")
     return value

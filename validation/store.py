@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from theory.args import ArgumentError, ArgumentKindError
+
 __all__ = ["RunConfig", "RunStore", "run", "run_many", "use_store", "current_store", "package_version"]
 
 log = logging.getLogger("icl_theory.runs")
@@ -67,14 +69,14 @@ class RunConfig:
     def __post_init__(self):
         module, _, name = self.trainer.rpartition(".")
         if not module or not name:
-            raise ValueError(f"trainer must be a dotted path 'package.module.function', got {self.trainer!r}")
+            raise ArgumentError(f"trainer must be a dotted path 'package.module.function', got {self.trainer!r}")
         names = [k for k, _ in self.kwargs]
         if names != sorted(set(names)):
-            raise ValueError(f"kwargs must be sorted (name, value) pairs with distinct names, got {names}")
+            raise ArgumentError(f"kwargs must be sorted (name, value) pairs with distinct names, got {names}")
         try:
             hash(self.kwargs)
         except TypeError as exc:
-            raise TypeError(f"every argument of a run must be hashable (use tuples, not lists): {exc}") from None
+            raise ArgumentKindError(f"every argument of a run must be hashable (use tuples, not lists): {exc}") from None
 
     @classmethod
     def of(cls, trainer: Callable, **kwargs) -> "RunConfig":
@@ -131,7 +133,7 @@ class RunStore:
     def run(self, config: RunConfig):
         """The result of ``config``: stored if it ran before, else trained now and stored."""
         if not isinstance(config, RunConfig):
-            raise TypeError(f"config must be a validation.store.RunConfig, got {type(config).__name__}")
+            raise ArgumentKindError(f"config must be a validation.store.RunConfig, got {type(config).__name__}")
         with self._lock:
             if config in self._results:
                 self.reused += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import ArgumentError, symbolic_integer, symbolic_nonnegative, symbolic_positive
+from theory.args import ArgumentError, symbolic_integer, symbolic_nonnegative, symbolic_positive, symbolic_real
 from theory.laws import Law, Uniform, as_law  # noqa: F401  (Uniform: doctests)
 
 __all__ = [
@@ -101,7 +101,7 @@ def one_step_loss(eta, d, N, law: Law, noise_var=0, task_var=1) -> sp.Expr:
     >>> one_step_loss(sp.Rational(200, 33), 10, 10, "uniform(1/2)")
     245/1188
     """
-    return _one_step_loss(sp.sympify(eta), *_task_args(d, N, law, noise_var, task_var))
+    return _one_step_loss(symbolic_real(eta, "eta"), *_task_args(d, N, law, noise_var, task_var))
 
 
 def _one_step_loss(eta, d, N, law, noise_var, task_var) -> sp.Expr:
