@@ -301,7 +301,7 @@ API_BAD_INPUTS = [
     ("theory.mesa.position_error(1, 0.1, 5, 'gaussian(1)')", "t must be an integer >= 2"),
     ("theory.mesa.balanced_flow(1, -1, 5, 10, 'gaussian(1)')", "c0 must be >= 0"),
     ("theory.laws.Gaussian(-1)", "sigma must be > 0, got -1"),
-    ("theory.laws.Uniform('wide')", "half_width must be"),
+    ("theory.laws.Uniform(True)", "half_width must be a number"),
     ("theory.laws.dirichlet_moment(0, (1, 1))", "alpha must be > 0, got 0"),
     ("theory.laws.parse_law('gaussian(x')", "law must be one of gaussian"),
     ("numerics.lsa.sample_tasks(0, 10, 10, rng=np.random.default_rng(0))", "n_tasks must be an integer >= 1, got 0"),
