@@ -361,3 +361,24 @@ def test_every_figure_writes_its_artifacts(name, tmp_path):
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     with pytest.raises(ValueError, match="profile"):
         FIGURES[name](profile="huge", out=tmp_path)
+
+
+# ----------------------------------------------------------------------------- the run store
+def test_runs_go_through_the_store_and_results_pickle():
+    """validation.runs.nichani2024: the same config trains once per store (the second call, spelled with
+    the defaults written out, reuses it), and a CausalResult survives a pickle round trip (the store
+    writes results with joblib)."""
+    import pickle
+
+    from validation.runs import nichani2024 as runs
+    from validation.store import use_store
+
+    with use_store(None) as store:
+        a = runs.single("_smoke", "chain")
+        b = runs.single("_smoke", "chain", seed=0, fraction=1.0)
+        assert a is b and (store.trained, store.reused) == (1, 1)
+    back = pickle.loads(pickle.dumps(a))
+    assert np.array_equal(back.attention, a.attention) and np.array_equal(back.losses, a.losses)
+    assert back.bayes_loss == a.bayes_loss and back.params.keys() == a.params.keys()
+    with pytest.raises(ValueError, match="profile"):
+        runs.single_config("huge")

@@ -14,7 +14,9 @@ the query s_T is uniform and the label is pi(. | s_T).
   of dL/dA1 at A1 = 0, A2 = beta0 I derived by differentiation;
 * :mod:`~theory.causal.gradient`: that gradient in expectation over sequences, exactly.
 
-Rationals in, exact expressions out; no floats.
+Rationals in, exact expressions out; no floats.  ``__all__`` is the set of exact results (what
+``icl-theory derive`` lists); the graph check ``validate_parents`` is public in
+:mod:`theory.causal.forests`.
 """
 from theory.causal.binary import (
     binary_ancestor_information,
@@ -33,7 +35,6 @@ from theory.causal.forests import (
     binary_information_gap,
     information_gap,
     tree_distances,
-    validate_parents,
 )
 from theory.causal.gradient import (
     exact_stationary_distribution,
@@ -71,7 +72,6 @@ __all__ = [
     "binary_cross_information",
     "binary_data_processing_margin",
     "binary_data_processing_inequality",
-    "validate_parents",
     "tree_distances",
     "binary_forest_information",
     "information_gap",
