@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 import numerics.causal as nc
-from validation.causal_models import DisentangledTransformer, sample_tree_task
+from validation.causal import DisentangledTransformer, sample_tree_task
 
 OUT = Path(__file__).with_name("results") / "nichani2024.json"
 S, T, ALPHA, BATCH = 10, 20, 0.1, 1024

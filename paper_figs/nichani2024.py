@@ -6,18 +6,12 @@ digamma(S alpha + 1) - digamma(alpha + 1), the true parents over every attention
 one-parent baseline for the two-parent graph, the predicted gradient (information ranking) and
 the S = 2 closed forms of the information along a chain.
 
-Profiles: ``"paper"`` (the authors' sizes: SGD lr 1 with cosine decay, 2^17 steps of batch 1024 for
-Figures 2 and 6; AdamW 2^16 steps for Figures 5 and 7; 2^12 for Figure 8; 20 graphs of 2^14 SGD
-steps for Figure 9) and ``"quick"`` (AdamW, the authors' multi-parent optimiser, which finds the
-graph in about a thousand steps of batch 256; Figure 9 keeps the authors' SGD (AdamW at S = 3 finds
-a solution that does not use the position block) with 6 graphs of 6000 steps; the two-parent graph at
-S = 3, T = 16 with init 0.1 and AdamW at a constant 1e-2, 8000 steps of batch 512, where its two heads
-split the two parents at most rows: the run of validation.checks.causal.check_two_heads). Training
-runs are cached per configuration within one process, so fig2/fig6 and fig5/fig7 share their runs.
+Profiles: ``"paper"`` (the authors' sizes) and ``"quick"``; the sizes and the training runs are
+those of :mod:`validation.runs.nichani2024`, shared with the theorem checks through the run store, so
+fig2/fig6 and the joint-training check, and fig5/fig7 and the two-heads check, share their runs.
 """
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
@@ -27,8 +21,7 @@ from paper_figs.artifacts import save_figure
 from paper_figs.registry import check_run_args
 from paper_figs.style import THEORY, figure_style
 from theory import causal as tc
-from validation.causal import first_step_gradient, train_disentangled, train_standard
-from validation.checks.causal import _TWO_HEADS, run_two_heads
+from validation.runs import nichani2024 as runs
 
 __all__ = ["FIGURES", "fig2", "fig5", "fig6", "fig7", "fig8", "fig9", "gradient_matrix",
            "information_vs_distance"]
@@ -36,53 +29,12 @@ __all__ = ["FIGURES", "fig2", "fig5", "fig6", "fig7", "fig8", "fig9", "gradient_
 PAPER = "nichani2024"
 AUTHORS_LINE = dict(color="black", linestyle=":", linewidth=1.1, zorder=5)  # the authors' buggy Bayes
 ORACLE_LINE = dict(color="gray", linestyle="-.", linewidth=1.0, zorder=4)
-_PROFILES = {
-    "paper": dict(single=dict(steps=2**17, batch=1024, optimizer="sgd", lr=1.0, test_size=2**16, n_log=128),
-                  multi=dict(_TWO_HEADS["paper"]),
-                  standard=dict(steps=2**12, batch=1024, test_size=2**14),
-                  many=dict(graphs=20, steps=2**14, batch=1024, optimizer="sgd", lr=1.0, schedule="constant",
-                            test_size=2**14),
-                  gradient=dict(T=24, n_sequences=2**21), information=dict(n_draws=200000, K=10)),
-    "quick": dict(single=dict(steps=1500, batch=256, optimizer="adamw", lr=1e-2, test_size=2**13, n_log=32),
-                  multi=dict(_TWO_HEADS["quick"]),
-                  standard=dict(steps=800, batch=256, test_size=2**12),
-                  many=dict(graphs=6, steps=6000, batch=256, optimizer="sgd", lr=1.0, schedule="constant",
-                            test_size=2**11),
-                  gradient=dict(T=12, n_sequences=2**18), information=dict(n_draws=20000, K=8)),
-    "_smoke": dict(single=dict(steps=4, batch=16, optimizer="adamw", lr=1e-2, test_size=64, n_log=2),
-                   multi=dict(S=3, T=8, steps=4, batch=16, test_size=64, n_log=2),
-                   standard=dict(steps=4, batch=16, test_size=64),
-                   many=dict(graphs=2, steps=4, batch=16, optimizer="adamw", lr=1e-2, schedule="cosine",
-                             test_size=64),
-                   gradient=dict(T=6, n_sequences=2**10), information=dict(n_draws=200, K=3)),
-}
-S_SINGLE, T_SINGLE, ALPHA = 10, 20, 0.1
+S_SINGLE, T_SINGLE, ALPHA = runs.S_SINGLE, runs.T_SINGLE, runs.ALPHA
 
 
 def _setup(profile, seed) -> dict:
-    check_run_args(profile, seed, _PROFILES)
-    return dict(_PROFILES[profile], profile=profile, seed=int(seed))
-
-
-def _graph(name: str, T: int, seed: int):
-    return {"chain": nc.chain_graph, "pairs": nc.pairs_graph}[name](T) if name != "random" else \
-        nc.random_tree(T, seed=seed)
-
-
-@functools.lru_cache(maxsize=None)
-def _single(name: str, profile: str, seed: int):
-    cfg = _PROFILES[profile]["single"]
-    return train_disentangled(parents=_graph(name, T_SINGLE, seed), S=S_SINGLE, alpha=ALPHA, seed=seed,
-                              weight_decay=0.0, **cfg)
-
-
-@functools.lru_cache(maxsize=None)
-def _multi(profile: str, seed: int):
-    if profile != "_smoke" and seed == 0:
-        return run_two_heads(profile)  # the run the theorem check judges (trained once per process)
-    cfg = dict(_PROFILES[profile]["multi"])
-    S, T = cfg.pop("S"), cfg.pop("T")
-    return train_disentangled(parents=nc.two_parent_graph(T), S=S, alpha=ALPHA, heads=(2, 1), seed=seed, **cfg)
+    check_run_args(profile, seed, runs.PROFILES)
+    return dict(runs.SIZES[profile], profile=profile, seed=int(seed))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,12 +127,12 @@ def _block_panels(axes, r, plt, arrays, key):
 
 def _single_figure(names, profile, out, seed, fig_name, title):
     started, cfg = time.perf_counter(), _setup(profile, seed)
-    arrays, runs = {}, {}
+    arrays, summary = {}, {}
     with figure_style() as plt:
         fig, axes = plt.subplots(len(names), 5, figsize=(22, 4.2 * len(names)), squeeze=False)
         for row, name in enumerate(names):
-            r = _single(name, profile, cfg["seed"])
-            runs[name] = dict(final_loss=r.final_loss, bayes=r.bayes_loss, bayes_authors=r.bayes_loss_authors,
+            r = runs.single(profile, name, seed=cfg["seed"])
+            summary[name] = dict(final_loss=r.final_loss, bayes=r.bayes_loss, bayes_authors=r.bayes_loss_authors,
                               min_parent_attention=float(np.nanmin(r.parent_attention)),
                               steps_per_second=r.steps_per_second, parents=r.parents)
             _losses(axes[row, 0], r)
@@ -188,7 +140,7 @@ def _single_figure(names, profile, out, seed, fig_name, title):
             _block_panels(axes[row, 1:], r, plt, arrays, name)
         fig.suptitle(title)
         return save_figure(fig, out, PAPER, fig_name, arrays=arrays, started=started,
-                           config=dict(cfg, S=S_SINGLE, T=T_SINGLE, alpha=ALPHA, runs=runs))
+                           config=dict(cfg, S=S_SINGLE, T=T_SINGLE, alpha=ALPHA, runs=summary))
 
 
 def fig2(*, profile="quick", out="results", seed=0):
@@ -206,7 +158,7 @@ def fig6(*, profile="quick", out="results", seed=0):
 def fig5(*, profile="quick", out="results", seed=0):
     """Figure 5: two-parent graph; each layer-1 head's attention S(A_h^(1)) picks out one parent."""
     started, cfg = time.perf_counter(), _setup(profile, seed)
-    r = _multi(profile, cfg["seed"])
+    r = runs.two_heads(profile, seed=cfg["seed"])
     arrays = {"attention": r.attention}
     with figure_style() as plt:
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
@@ -228,7 +180,7 @@ def fig5(*, profile="quick", out="results", seed=0):
 def fig7(*, profile="quick", out="results", seed=0):
     """Figure 7: two-parent graph: losses with Bayes and one-parent lines; full A1 of both heads, A2, W."""
     started, cfg = time.perf_counter(), _setup(profile, seed)
-    r = _multi(profile, cfg["seed"])
+    r = runs.two_heads(profile, seed=cfg["seed"])
     S, T = r.S, r.T
     d0 = S + T
     arrays = {"steps": r.steps, "losses": r.losses, "A1": r.A1, "A2": r.A2, "W": r.W,
@@ -249,8 +201,8 @@ def fig7(*, profile="quick", out="results", seed=0):
 def fig8(*, profile="quick", out="results", seed=0):
     """Figure 8: a standard transformer with MLPs on the chain: the layer-1 attention is previous-token."""
     started, cfg = time.perf_counter(), _setup(profile, seed)
-    graph = nc.chain_graph(T_SINGLE)
-    r = train_standard(parents=graph, S=S_SINGLE, alpha=ALPHA, seed=cfg["seed"], **cfg["standard"])
+    r = runs.standard(profile, seed=cfg["seed"])
+    graph = r.parents
     with figure_style() as plt:
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
         n = len(graph)
@@ -271,17 +223,13 @@ def fig8(*, profile="quick", out="results", seed=0):
 def fig9(*, profile="quick", out="results", seed=0):
     """Figure 9: random DAGs (parent probability 1/2), S = 3, T = 20: attention from i to p(i) by position."""
     started, cfg = time.perf_counter(), _setup(profile, seed)
-    many = dict(cfg["many"])
-    n_graphs = many.pop("graphs")
-    T, S = 20, 3
+    results = runs.many_graphs(profile, seed=cfg["seed"])
+    n_graphs, T, S = len(results), runs.T_MANY, runs.S_MANY
     attn = np.full((n_graphs, T - 1), np.nan)
     per_graph = np.zeros(n_graphs)
     hits = children = 0  # nodes whose layer-1 argmax is their parent, out of all nodes with a parent
-    rng = np.random.default_rng([cfg["seed"], 9])
-    for k in range(n_graphs):
-        graph = nc.random_forest(T, 0.5, rng=rng)
-        r = train_disentangled(parents=graph, S=S, alpha=ALPHA, seed=cfg["seed"] + k, weight_decay=0.0, n_log=2,
-                               **many)
+    for k, r in enumerate(results):
+        graph = r.parents
         attn[k] = r.parent_attention
         kids = [i for i, p in enumerate(graph) if p >= 0]
         hits += sum(int(r.attention[0][i].argmax() == graph[i]) for i in kids)
@@ -316,9 +264,9 @@ def gradient_matrix(*, profile="quick", out="results", seed=0):
     large-T prediction I~_{j,i} - mean_k I~_{k,i} (chain, S = 3, alpha = 1)."""
     started, cfg = time.perf_counter(), _setup(profile, seed)
     T, n_seq = cfg["gradient"]["T"], cfg["gradient"]["n_sequences"]
-    S, alpha = 3, 1.0
+    S, alpha = runs.S_GRADIENT, runs.ALPHA_GRADIENT
     graph = nc.chain_graph(T)
-    g = first_step_gradient(parents=graph, S=S, alpha=alpha, n_sequences=n_seq, seed=cfg["seed"])
+    g = runs.gradient(profile, graph, seed=cfg["seed"])
     formula, formula_se = nc.first_order_gradient(graph, S, alpha, n_sequences=n_seq, seed=cfg["seed"] + 1)
     predicted = nc.predicted_gradient(graph, S, alpha, n_draws=20000, seed=cfg["seed"])
     n = len(graph)

@@ -3,7 +3,8 @@
 Routes: the torch sampler against closed forms and against the numpy sampler of numerics.causal;
 the fast models against plain reference implementations and the exact sympy model; the autograd
 gradient against the first-order formula; trained models against the theorem's statements
-(validation.checks.causal, whose runs are cached so each is trained once per session).
+(validation.checks.nichani2024, whose runs come from validation.runs.nichani2024 through the run
+store, so each is trained once per session).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import numerics.causal as nc
 from theory.causal import reduced_model_output
 from theory.laws import dirichlet_moment
 from validation import causal as vc
-from validation.causal_models import (
+from validation.causal import (
     DisentangledTransformer,
     ReducedModel,
     StandardTransformer,
@@ -34,7 +35,7 @@ from validation.causal_models import (
     sample_tree_task,
     stationary_gth,
 )
-from validation.checks import causal as checks
+from validation.checks import nichani2024 as checks
 
 torch.set_num_threads(1)
 
@@ -274,7 +275,7 @@ def test_ood_permutation_predicts_the_in_context_conditional():
 def test_two_heads_use_both_parents_and_split_them():
     """Figure 5 (quick: S = 3, T = 16, 8000 AdamW steps of batch 512): with two layer-1 heads the loss
     falls below the one-parent baseline, and the heads' argmaxes are the two parents at >= 75 % of the
-    two-parent rows (the query row aside; see validation.checks.causal._SPLIT_REQUIRED)."""
+    two-parent rows (the query row aside; see validation.checks.nichani2024._SPLIT_REQUIRED)."""
     for r in checks.check_two_heads("quick"):
         assert r.passed, r
 
@@ -360,3 +361,24 @@ def test_every_figure_writes_its_artifacts(name, tmp_path):
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     with pytest.raises(ValueError, match="profile"):
         FIGURES[name](profile="huge", out=tmp_path)
+
+
+# ----------------------------------------------------------------------------- the run store
+def test_runs_go_through_the_store_and_results_pickle():
+    """validation.runs.nichani2024: the same config trains once per store (the second call, spelled with
+    the defaults written out, reuses it), and a CausalResult survives a pickle round trip (the store
+    writes results with joblib)."""
+    import pickle
+
+    from validation.runs import nichani2024 as runs
+    from validation.store import use_store
+
+    with use_store(None) as store:
+        a = runs.single("_smoke", "chain")
+        b = runs.single("_smoke", "chain", seed=0, fraction=1.0)
+        assert a is b and (store.trained, store.reused) == (1, 1)
+    back = pickle.loads(pickle.dumps(a))
+    assert np.array_equal(back.attention, a.attention) and np.array_equal(back.losses, a.losses)
+    assert back.bayes_loss == a.bayes_loss and back.params.keys() == a.params.keys()
+    with pytest.raises(ValueError, match="profile"):
+        runs.single_config("huge")

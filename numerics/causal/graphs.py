@@ -1,4 +1,5 @@
-"""Latent causal graphs of Nichani, Damian, Lee 2024 (Task 1), their constructors and validation.
+"""Latent causal graphs of Nichani, Damian, Lee 2024 (Task 1): the graph vocabulary, its validation
+and the constructors of the papers' graphs.
 
 A single-parent graph (a forest) is a ``parents`` tuple over the context positions
 0..n-1: ``parents[i]`` is an int in ``0..i-1``, or ``-1`` for a root.  The query is
@@ -10,6 +11,9 @@ the nodes 0..T: nodes 0..T-1 are the tokens, node T is the target, whose parents
 the query.  Parents are kept in the order listed (it fixes the indexing of the
 transition tensor).
 
+The argument checks of the task (``check_S``, ``check_alpha``, ``check_epsilon``,
+``validate_parents``, ``validate_parent_lists``) live here and are public: every other module of
+the model, in this layer and in ``validation.causal``, checks its graphs and sizes with them.
 Every constructor validates what it returns; bad input raises ``ValueError`` naming the
 argument (``parents``, ``parent_lists``, ``T``, ``p_parent``).
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.seeds import make_rng
+from theory.args import integer, positive, real
 
 __all__ = [
     "check_S",
@@ -33,62 +38,24 @@ __all__ = [
     "manual_tree",
     "two_parent_graph",
     "last_parent_graph",
-    "adjacency_matrix",
-    "roots",
-    "depths",
-    "lowest_common_ancestors",
-    "to_networkx",
-    "from_networkx",
 ]
 
 
-def _as_int(value, what: str) -> int:
-    """An integer from a Python/numpy/sympy integer; ValueError naming ``what`` otherwise."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{what} must be an integer, got {value!r}")
-    try:
-        as_int = int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be an integer, got {value!r}") from exc
-    if as_int != value:
-        raise ValueError(f"{what} must be an integer, got {value!r}")
-    return as_int
-
-
-def _check_T(T, minimum: int = 3) -> int:
-    T = _as_int(T, "T")
-    if T < minimum:
-        raise ValueError(f"T must be an integer >= {minimum} (sequence length incl. the query), got {T}")
-    return T
-
-
 def check_S(S) -> int:
-    """S as an int >= 2 (ValueError naming ``S`` otherwise)."""
-    S = _as_int(S, "S")
-    if S < 2:
-        raise ValueError(f"S must be an integer >= 2 (vocabulary size), got {S}")
-    return S
+    """The vocabulary size S: an integer >= 2 (``ValueError`` naming ``S`` otherwise)."""
+    return integer(S, "S", minimum=2)
 
 
 def check_alpha(alpha) -> float:
-    """alpha as a finite float > 0 (ValueError naming ``alpha`` otherwise)."""
-    try:
-        value = float(alpha)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"alpha must be a number > 0, got {alpha!r}") from exc
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"alpha must be > 0 (Dirichlet concentration), got {alpha}")
-    return value
+    """The Dirichlet concentration alpha: a finite number > 0, as a float (``ValueError`` naming ``alpha``)."""
+    return positive(alpha, "alpha")
 
 
 def check_epsilon(epsilon) -> float:
-    """epsilon as a float in the open interval (0, 1) (ValueError naming ``epsilon``)."""
-    try:
-        value = float(epsilon)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"epsilon must be a number in (0, 1), got {epsilon!r}") from exc
+    """The smoothing epsilon of the log loss: a number in the open interval (0, 1), as a float."""
+    value = real(epsilon, "epsilon")
     if not 0.0 < value < 1.0:
-        raise ValueError(f"epsilon must be in (0, 1), got {epsilon}")
+        raise ValueError(f"epsilon must be a number in (0, 1), got {epsilon!r}")
     return value
 
 
@@ -129,10 +96,10 @@ def validate_parents(parents) -> tuple[int, ...]:
                     f"parents must be a single-parent graph (a forest); position {i} has "
                     f"{len(p)} parents {p}: use the multi-parent sampler for such graphs"
                 )
-            if p and _as_int(p[0], f"parents[{i}]") == -1:
+            if p and integer(p[0], f"parents[{i}]") == -1:
                 raise ValueError(f"parents[{i}] must be in 0..{i - 1} when given as a list, got [-1]")
             p = p[0] if p else -1
-        p = _as_int(p, f"parents[{i}]")
+        p = integer(p.item() if isinstance(p, np.ndarray) else p, f"parents[{i}]")
         if p != -1 and not 0 <= p < i:
             raise ValueError(
                 f"parents[{i}] must be -1 (root) or in 0..{i - 1} (a parent comes before its child), got {p}"
@@ -167,8 +134,8 @@ def validate_parent_lists(parent_lists) -> tuple[tuple[int, ...], ...]:
     out = []
     for i, plist in enumerate(parent_lists):
         if isinstance(plist, (int, np.integer)) or not hasattr(plist, "__iter__"):
-            plist = [] if _as_int(plist, f"parent_lists[{i}]") == -1 else [plist]
-        plist = tuple(_as_int(p, f"parent_lists[{i}]") for p in plist)
+            plist = [] if integer(plist, f"parent_lists[{i}]") == -1 else [plist]
+        plist = tuple(integer(p, f"parent_lists[{i}]") for p in plist)
         for p in plist:
             if not 0 <= p < i:
                 raise ValueError(
@@ -189,7 +156,6 @@ def is_single_parent(parent_lists) -> bool:
     return all(len(p) <= 1 for p in validate_parent_lists(parent_lists))
 
 
-# --------------------------------------------------------------------------- constructors
 def chain_graph(T: int) -> tuple[int, ...]:
     """The in-context Markov chain: p(i) = i - 1, position 0 the root (the authors' ``chain``).
 
@@ -200,7 +166,7 @@ def chain_graph(T: int) -> tuple[int, ...]:
     >>> chain_graph(5)
     (-1, 0, 1, 2)
     """
-    T = _check_T(T)
+    T = integer(T, "T", minimum=3)  # the sequence length, query included
     return (-1,) + tuple(range(T - 2))
 
 
@@ -212,7 +178,7 @@ def pairs_graph(T: int) -> tuple[int, ...]:
     >>> pairs_graph(6)
     (-1, 0, -1, 2, -1)
     """
-    T = _check_T(T)
+    T = integer(T, "T", minimum=3)  # the sequence length, query included
     return tuple(i - 1 if i % 2 else -1 for i in range(T - 1))
 
 
@@ -227,7 +193,7 @@ def random_tree(T: int, *, seed=None, rng=None) -> tuple[int, ...]:
     >>> len(g), g[0]
     (19, -1)
     """
-    T = _check_T(T)
+    T = integer(T, "T", minimum=3)  # the sequence length, query included
     rng = make_rng(seed, rng)
     i = np.arange(T - 1)
     parents = rng.integers(-1, i)  # uniform on {-1, ..., i-1}; i = 0 gives -1
@@ -246,13 +212,12 @@ def random_forest(T: int, p_parent: float = 0.5, *, seed=None, rng=None) -> tupl
     >>> random_forest(6, 1.0, seed=0)[0]
     -1
     """
-    T = _check_T(T)
-    if not 0.0 <= float(p_parent) <= 1.0:
-        raise ValueError(f"p_parent must be in [0, 1], got {p_parent}")
+    T = integer(T, "T", minimum=3)  # the sequence length, query included
+    p_parent = real(p_parent, "p_parent", low=0.0, high=1.0)
     rng = make_rng(seed, rng)
     i = np.arange(1, T - 1)
     candidate = rng.integers(0, i)  # uniform on {0..i-1}
-    keep = rng.random(T - 2) < float(p_parent)
+    keep = rng.random(T - 2) < p_parent
     parents = np.concatenate([[-1], np.where(keep, candidate, -1)])
     return validate_parents(parents.tolist())
 
@@ -272,7 +237,7 @@ def two_parent_graph(T: int = 32) -> tuple[tuple[int, ...], ...]:
     >>> two_parent_graph(4)
     ((), (), (0, 1), (1, 2), (1, 3))
     """
-    T = _check_T(T)
+    T = integer(T, "T", minimum=3)  # the sequence length, query included
     return validate_parent_lists([[], []] + [[(i - 1) // 2, i - 1] for i in range(2, T + 1)])
 
 
@@ -283,110 +248,3 @@ def last_parent_graph(parent_lists) -> tuple[tuple[int, ...], ...]:
     """
     lists = validate_parent_lists(parent_lists)
     return tuple(p[-1:] for p in lists)
-
-
-# --------------------------------------------------------------------------- structure
-def adjacency_matrix(graph) -> np.ndarray:
-    """0/1 matrix with A[i, j] = 1 iff j is a parent of i (row = child, like an attention row).
-
-    A ``parents`` tuple gives an (n, n) matrix, parent lists an (m, m) matrix, m = len.
-    """
-    if any(isinstance(p, (list, tuple)) for p in graph):
-        lists = validate_parent_lists(graph)
-        A = np.zeros((len(lists), len(lists)))
-        for i, plist in enumerate(lists):
-            A[i, list(plist)] = 1.0
-        return A
-    parents = np.asarray(validate_parents(graph))
-    A = np.zeros((len(parents), len(parents)))
-    child = np.flatnonzero(parents >= 0)
-    A[child, parents[child]] = 1.0
-    return A
-
-
-def roots(parents) -> np.ndarray:
-    """Indices of the roots of a forest."""
-    return np.flatnonzero(np.asarray(validate_parents(parents)) < 0)
-
-
-def depths(parents) -> np.ndarray:
-    """Depth of each node of a forest (roots have depth 0)."""
-    parents = validate_parents(parents)
-    depth = np.zeros(len(parents), dtype=int)
-    for i, p in enumerate(parents):  # parents precede children: one pass suffices
-        depth[i] = 0 if p < 0 else depth[p] + 1
-    return depth
-
-
-def lowest_common_ancestors(parents) -> np.ndarray:
-    """(n, n) int matrix of lowest common ancestors; -1 where the nodes lie in different trees.
-
-    A node is its own ancestor, so the LCA of an ancestor j of i and i is j.
-
-    Examples
-    --------
-    >>> int(lowest_common_ancestors((-1, 0, 0))[1, 2]), int(lowest_common_ancestors((-1, -1))[0, 1])
-    (0, -1)
-    """
-    parents = validate_parents(parents)
-    n = len(parents)
-    # ancestors[i, k] = 1 iff k is an ancestor of i (itself included)
-    ancestors = np.eye(n, dtype=bool)
-    for i, p in enumerate(parents):
-        if p >= 0:
-            ancestors[i] |= ancestors[p]
-    common = ancestors[:, None, :] & ancestors[None, :, :]  # (n, n, n)
-    # the deepest common ancestor has the largest index (ancestors precede descendants)
-    idx = np.where(common, np.arange(n), -1)
-    return idx.max(axis=-1)
-
-
-# --------------------------------------------------------------------------- networkx
-def to_networkx(graph):
-    """A ``networkx.DiGraph`` with nodes 0..m-1 and an edge parent -> child for each parent.
-
-    Works for ``parents`` tuples and parent lists; parent lists store each node's parent
-    order in the node attribute ``parents``.
-    """
-    import networkx as nx
-
-    G = nx.DiGraph()
-    if any(isinstance(p, (list, tuple)) for p in graph):
-        lists = validate_parent_lists(graph)
-        for i, plist in enumerate(lists):
-            G.add_node(i, parents=list(plist))
-            G.add_edges_from((p, i) for p in plist)
-        return G
-    parents = validate_parents(graph)
-    G.add_nodes_from(range(len(parents)))
-    G.add_edges_from((p, i) for i, p in enumerate(parents) if p >= 0)
-    return G
-
-
-def from_networkx(G, *, single_parent: bool = True):
-    """Read a DAG from networkx: nodes must be 0..m-1 with every edge from a lower to a higher index.
-
-    Parameters
-    ----------
-    G : networkx.DiGraph
-    single_parent : bool
-        True: return a ``parents`` tuple (ValueError naming ``parents`` if a node has two
-        parents). False: return parent lists (order from the node attribute ``parents`` when
-        present, else increasing).
-    """
-    nodes = sorted(G.nodes)
-    if nodes != list(range(len(nodes))):
-        raise ValueError(f"G must have nodes 0..m-1, got {nodes[:10]}")
-    for u, v in G.edges:
-        if not u < v:
-            raise ValueError(f"G must have edges from lower to higher index (parents first), got {u} -> {v}")
-    lists = []
-    for i in nodes:
-        preds = sorted(G.predecessors(i))
-        order = G.nodes[i].get("parents")
-        if order is not None and sorted(order) == preds:
-            preds = list(order)
-        lists.append(preds)
-    if single_parent:
-        return validate_parents(lists)
-    return validate_parent_lists(lists)

@@ -7,17 +7,20 @@ stationary law mu_pi (batched GTH elimination); the query is uniform; the target
 pi(. | s_T). The draws are made in float32 (the randomness needs no more: rounding moves a
 probability by 1e-7 relative); target rows are returned in the model's dtype. The numpy sampler of
 :mod:`numerics.causal` is the reference the tests compare against.
+
+The three ``lru_cache``s below hold the level plans of a graph (which nodes are drawn together,
+level by level): pure functions of a tuple of ints, cheap to key, looked up at every training
+step; they hold no trained state and no randomness.
 """
 from __future__ import annotations
 
 import functools
 import math
 
-import numpy as np
 import torch
 
-import numerics.causal as nc
 from numerics.causal import check_alpha, check_S, validate_parent_lists, validate_parents
+from theory.args import integer, real
 
 __all__ = ["dirichlet_rows", "log_gamma", "sample_dag_task", "sample_tree_task", "stationary_gth"]
 
@@ -61,9 +64,7 @@ def log_gamma(n: int, shape: float, *, generator: torch.Generator, dtype=torch.f
     w > 0 and u < 1 - 0.0331 x^4 (squeeze, no logarithm) or log u < x^2/2 + d (1 - w^3 + log w^3);
     rejected slots are redrawn. Returns log(d) + 3 log(w), so nothing underflows.
     """
-    shape = float(shape)
-    if not shape >= 1.0:
-        raise ValueError(f"shape must be >= 1, got {shape}")
+    shape = real(shape, "shape", low=1.0)
     d = shape - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     x = torch.randn(n, generator=generator, dtype=dtype, device=device)
@@ -153,9 +154,7 @@ def sample_tree_task(parents, S: int, alpha: float, batch: int, *, generator: to
     pi : Tensor (batch, S, S), only with ``return_pi=True``
     """
     parents = validate_parents(parents)
-    S, batch = check_S(S), int(batch)
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
+    S, batch = check_S(S), integer(batch, "batch", minimum=1)
     n = len(parents)
     if pi is None:
         pi = dirichlet_rows((batch, S), S, alpha, generator=generator, dtype=torch.float32, device=device)
@@ -199,9 +198,7 @@ def sample_dag_task(parent_lists, S: int, alpha: float, batch: int, *, generator
     Returns tokens (batch, T) with T = len(parent_lists) - 1, and the target law (batch, S).
     """
     parent_lists = validate_parent_lists(parent_lists)
-    S, batch = check_S(S), int(batch)
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
+    S, batch = check_S(S), integer(batch, "batch", minimum=1)
     ks = sorted({len(ps) for ps in parent_lists if ps})
     cdfs, pis = {}, {}
     for k in ks:
@@ -248,83 +245,3 @@ def _dag_plan(parent_lists: tuple[tuple[int, ...], ...]) -> tuple:
             pars = tuple(parent_lists[i] for i in nodes)
             out.append((k, nodes[0], pars[0]) if len(nodes) == 1 else (k, tuple(nodes), pars))
     return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# argument checks and the numpy test set (used by validation.causal and validation.causal_probes)
-# ---------------------------------------------------------------------------------------------
-
-def _graph(parents):
-    """('tree', parents tuple, n context positions, T) or ('dag', parent lists, T, T)."""
-    if isinstance(parents, (str, bytes)) or not hasattr(parents, "__len__"):
-        raise ValueError(f"parents must be a sequence (ints, or parent lists), got {parents!r}")
-    if any(isinstance(p, (list, tuple)) and len(p) > 1 for p in parents):
-        lists = nc.validate_parent_lists(parents)
-        T = len(lists) - 1
-        return "dag", lists, T, T
-    tree = nc.validate_parents(parents)
-    return "tree", tree, len(tree), len(tree) + 1
-
-
-def _seed(seed, tag: int) -> int:
-    """An independent 63-bit seed for stream ``tag`` of ``seed`` (SeedSequence)."""
-    if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed must be an int, got {seed!r}")
-    state = np.random.SeedSequence([int(seed) & (2**63 - 1), tag]).generate_state(2, np.uint32)
-    return int(state[0]) << 31 ^ int(state[1])
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _device(device) -> torch.device:
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device must be 'cpu' (or 'cuda' on a machine with a GPU), got 'cuda'")
-    return device
-
-
-class _TestSet:
-    """Test sequences from the numpy sampler, with the baselines scored on them."""
-
-    def __init__(self, kind, graph, S, alpha, n, seed, device):
-        rng = np.random.default_rng(_seed(seed, 1))
-        if kind == "tree":
-            b = nc.sample_tree_task(graph, S, alpha, n, rng=rng)
-            seq = b.sequences
-            self.bayes = nc.mean_and_se(nc.cross_entropy(b.target, nc.bayes_estimator(seq, graph, S, alpha)))
-            authors = nc.bayes_estimator_authors(seq, graph, S, alpha)
-            self.bayes_authors = float(nc.cross_entropy(b.target, authors).mean())
-            self.one_parent = None
-        else:
-            b = nc.sample_dag_task(graph, S, alpha, n, rng=rng)
-            seq = b.sequences
-            self.bayes = nc.mean_and_se(nc.cross_entropy(b.target, nc.dag_bayes_estimator(seq, graph, S, alpha)))
-            self.bayes_authors = None
-            one = nc.dag_bayes_estimator(seq, nc.last_parent_graph(graph), S, alpha)
-            self.one_parent = float(nc.cross_entropy(b.target, one).mean())
-        self.sequences = seq
-        self.target_np = b.target
-        self.tokens = torch.as_tensor(seq, device=device)
-        self.target = torch.as_tensor(b.target, dtype=torch.float64, device=device)
-
-    def loss(self, log_probs_fn, chunk: int = 8192) -> tuple[float, float]:
-        """Mean and standard error of -sum_s' y(s') log f(s') over the test set."""
-        values = []
-        with torch.no_grad():
-            for start in range(0, self.tokens.shape[0], chunk):
-                logp = log_probs_fn(self.tokens[start:start + chunk]).to(torch.float64)
-                y = self.target[start:start + chunk]
-                values.append(-(torch.where(y > 0, y * logp, torch.zeros_like(y))).sum(-1))
-        v = torch.cat(values).cpu().numpy()
-        return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))

@@ -4,103 +4,38 @@ Each check is ``fn(profile) -> CheckResult`` or a list of them; ``profile`` is `
 checks of this paper together take a few minutes on 2 cores) or ``"paper"`` (larger runs). Every
 tolerance is argued in the ``detail`` column: Monte-Carlo comparisons use 5 standard errors
 computed from the same draws; trained-model thresholds are the theorem's statements (attention to
-the parent >= 0.95) or bounds derived from what the run measured. Trained runs are cached per
-profile, so checks that read the same run train it once.
+the parent >= 0.95) or bounds derived from what the run measured. The trained runs come from
+:mod:`validation.runs.nichani2024` through the run store, so checks (and figures) that read the
+same run train it once.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 
 import numpy as np
 
 import numerics.causal as nc
-from validation.causal import (
-    first_step_gradient,
-    in_context_agreement,
-    predict,
-    train_disentangled,
-    train_two_stage,
-)
+from validation.causal import in_context_agreement, predict
 from validation.checks import CheckResult, check_profile, compare, exceeds
+from validation.runs import nichani2024 as runs
 
-__all__ = ["CHECKS", "run_algorithm1", "run_joint", "run_two_heads"]
+__all__ = [
+    "CHECKS",
+    "check_gradient_lemma",
+    "check_algorithm1_recovers_graph",
+    "check_induction_head",
+    "check_joint_training",
+    "check_ood_permutation",
+    "check_two_heads",
+    "check_errata_bayes",
+]
 
 PAPER = "nichani2024"
 
 
 def _count(claim: str, mismatches: int, detail: str) -> CheckResult:
     return CheckResult(PAPER, claim, 0.0, float(mismatches), 0.0, mismatches == 0, detail)
-
-
-# ---------------------------------------------------------------------------------------------
-# cached trained runs
-# ---------------------------------------------------------------------------------------------
-
-#: Algorithm 1 runs: (S, T, alpha, graph) and the training sizes per profile
-_ALG1 = {
-    "tree": dict(S=5, T=24, alpha=1.0),  # the notes' Section 7.4 run
-    "chain": dict(S=3, T=48, alpha=0.1),  # in-context Markov chain: the induction head
-}
-_ALG1_SIZES = {"quick": dict(batch=1024, steps1=150, steps2=300), "paper": dict(batch=4096, steps1=300, steps2=600)}
-
-
-def _graph(name: str, T: int, seed: int = 0):
-    if name == "chain":
-        return nc.chain_graph(T)
-    if name == "pairs":
-        return nc.pairs_graph(T)
-    if name == "tree":
-        return nc.random_tree(T, seed=seed)
-    raise ValueError(f"graph must be 'chain', 'pairs' or 'tree', got {name!r}")
-
-
-@functools.lru_cache(maxsize=8)
-def run_algorithm1(profile: str, graph: str, train_query_row: bool = False):
-    """Algorithm 1 (train_two_stage) on ``graph`` ('tree': S = 5, T = 24, alpha = 1; 'chain':
-    S = 3, T = 48, alpha = 0.1), quick or paper sizes; cached. ``train_query_row=True`` is the
-    unrestricted run (the query row of A1 trained too), shown for comparison only."""
-    cfg = _ALG1[graph]
-    return train_two_stage(parents=_graph(graph, cfg["T"]), S=cfg["S"], alpha=cfg["alpha"], seed=0,
-                           test_size=2**13 if profile == "quick" else 2**16, train_query_row=train_query_row,
-                           **_ALG1_SIZES[check_profile(profile)])
-
-
-#: joint training: quick = AdamW (the authors' multi-parent optimiser, converges in few steps);
-#: paper = the authors' single_parent.py (plain SGD, lr 1, cosine, 2^17 steps, batch 1024)
-_JOINT = {
-    "quick": dict(steps=1500, batch=256, optimizer="adamw", lr=1e-2, weight_decay=0.0, test_size=2**13, n_log=32),
-    "paper": dict(steps=2**17, batch=1024, optimizer="sgd", lr=1.0, weight_decay=0.0, test_size=2**16, n_log=128),
-}
-
-
-@functools.lru_cache(maxsize=8)
-def run_joint(profile: str, graph: str = "chain", S: int = 10, T: int = 20, fraction: float = 1.0):
-    """The disentangled transformer trained jointly on ``graph`` (alpha = 0.1, one head per layer);
-    ``fraction`` of the profile's steps (its own cosine schedule); cached."""
-    cfg = dict(_JOINT[check_profile(profile)])
-    cfg["steps"] = max(1, int(round(fraction * cfg["steps"])))
-    return train_disentangled(parents=_graph(graph, T), S=S, alpha=0.1, heads=(1, 1), seed=0, **cfg)
-
-
-_TWO_HEADS = {
-    # quick: S = 3, T = 16 (more tuple matches per sequence than S = 5, T = 32), A ~ 0.1 N(0, 1) (init 1e-2
-    # and 1e-4 leave both heads on one parent for thousands of steps; 0.3 scrambles the position block),
-    # AdamW at a constant 1e-2, 8000 steps of batch 512 (batch 128 at 3e-2 split at 1-3 of 13 rows for
-    # seeds 1 and 2; this setting splits at 10-12 of 13 rows for each of seeds 0-5, measured)
-    "quick": dict(S=3, T=16, steps=8000, batch=512, init_std=0.1, lr=1e-2, schedule="constant", test_size=2**12,
-                  n_log=32),
-    "paper": dict(S=5, T=32, steps=2**16, batch=1024, init_std=1e-4, test_size=2**16, n_log=128),
-}
-
-
-@functools.lru_cache(maxsize=2)
-def run_two_heads(profile: str):
-    """Figure 5: two layer-1 heads on p(i) = {(i-1)//2, i-1}, alpha = 0.1, AdamW; cached."""
-    cfg = dict(_TWO_HEADS[check_profile(profile)])
-    S, T = cfg.pop("S"), cfg.pop("T")
-    return train_disentangled(parents=nc.two_parent_graph(T), S=S, alpha=0.1, heads=(2, 1), seed=0, **cfg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,11 +51,11 @@ def check_gradient_lemma(profile: str):
     by the information ranking (numerics.causal.predicted_parents).
     """
     check_profile(profile)
-    n_seq = 2**18 if profile == "quick" else 2**21
-    S, alpha, T = 3, 1.0, 12
+    n_seq = runs.SIZES[profile]["gradient"]["n_sequences"]
+    S, alpha, T = runs.S_GRADIENT, runs.ALPHA_GRADIENT, 12
     out = []
     for name, parents in (("chain", nc.chain_graph(T)), ("random tree", nc.random_tree(T, seed=3))):
-        g = first_step_gradient(parents=parents, S=S, alpha=alpha, n_sequences=n_seq, seed=0)
+        g = runs.gradient(profile, parents, seed=0)
         ref, ref_se = nc.first_order_gradient(parents, S, alpha, n_sequences=n_seq, seed=1)
         n = len(parents)
         rows, cols = np.tril_indices(n)
@@ -147,7 +82,7 @@ def check_gradient_lemma(profile: str):
 
 def check_algorithm1_recovers_graph(profile: str):
     """Theorem (layer 1 learns the graph): softmax(A1)_{i, p(i)} >= 1 - eps at every non-root i."""
-    r = run_algorithm1(profile, "tree")
+    r = runs.algorithm1(check_profile(profile), "random")
     parents = r.parents
     am = r.attention[0].argmax(1)
     wrong = sum(int(am[i] != p) for i, p in enumerate(parents) if p >= 0)
@@ -183,7 +118,7 @@ def _tv_detail(a) -> str:
 def check_induction_head(profile: str):
     """Corollary (in-context Markov chain): layer 1 is a previous-token head, layer 2 matches the
     query token, and the trained model outputs the in-context empirical conditional pi_hat(. | s_T)."""
-    r = run_algorithm1(profile, "chain")
+    r = runs.algorithm1(check_profile(profile), "chain")
     n = len(r.parents)
     prev = min(r.attention[0, i, i - 1] for i in range(1, n))
     A2 = r.A2 - (r.A2.sum() - np.trace(r.A2)) / (r.S * (r.S - 1))  # 11^T does not change the model
@@ -197,7 +132,7 @@ def check_induction_head(profile: str):
     tokens = nc.sample_tree_task(r.parents, r.S, r.alpha, 4096, seed=7).sequences
     tv = float(0.5 * np.abs(predict(r, tokens) - predict(_construction(r), tokens)).sum(-1).max())
     trained = in_context_agreement(r, n_sequences=4096, seed=5)
-    free = in_context_agreement(run_algorithm1(profile, "chain", True), n_sequences=4096, seed=5)
+    free = in_context_agreement(runs.algorithm1(profile, "chain", True), n_sequences=4096, seed=5)
     return [
         compare(PAPER, f"induction head (chain, S={r.S}, T={r.T}, alpha={r.alpha:g}): previous-token head, "
                        "min attention to i-1", 1.0, prev, 0.05, detail="theorem's 1 - eps, eps = 0.05"),
@@ -237,8 +172,8 @@ def check_joint_training(profile: str):
     still reach, again by 5 paired SE. The gap fraction g = (loss - Bayes) / (log S - Bayes) is
     reported at both lengths.
     """
-    r = run_joint(profile, "chain")
-    half = run_joint(profile, "chain", fraction=0.5)
+    r = runs.single(check_profile(profile), "chain")
+    half = runs.single(profile, "chain", fraction=0.5)
     am = r.attention[0].argmax(1)
     wrong = sum(int(am[i] != p) for i, p in enumerate(r.parents) if p >= 0)
     b = nc.sample_tree_task(r.parents, r.S, r.alpha, 2**14 if profile == "quick" else 2**16, seed=17)
@@ -270,7 +205,7 @@ def check_ood_permutation(profile: str):
     """Theorem (OOD): what Algorithm 1 learned (A1 = the graph, A2 = token matching) does not depend on
     pi: on a deterministic permutation pi, far outside the Dirichlet prior, the trained model
     outputs pi_hat (TV <= 0.05)."""
-    r = run_algorithm1(profile, "chain")
+    r = runs.algorithm1(check_profile(profile), "chain")
     S = r.S
     perm = np.eye(S)[np.roll(np.arange(S), 1)]
     ood = in_context_agreement(r, pi=perm, n_sequences=4096, seed=0)
@@ -306,7 +241,7 @@ def check_two_heads(profile: str):
     """Figure 5: with two layer-1 heads the model uses both parents of p(i) = {(i-1)//2, i-1}, and the two
     heads split them: at a two-parent row one head's argmax is one parent, the other head's the other
     (fraction required: ``_SPLIT_REQUIRED``)."""
-    r = run_two_heads(profile)
+    r = runs.two_heads(check_profile(profile))
     split, nodes = _head_split(r)
     frac = len(split) / len(nodes)
     missed = sorted(set(nodes) - set(split))

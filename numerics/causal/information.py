@@ -10,49 +10,28 @@ law of (s_j, s_i) is P_ji(s, s') = sum_c mu(c) pi^b(c, s) pi^a(c, s'), so
 
 both computed without dividing by small mu (P_ji(s,s')/mu(s') = (R^a pi^b)(s', s) <= 1).
 Positions in different trees are independent given pi: I~ = I_chi2 = 0 exactly.
-Every quantity is exact given pi and averaged over n_draws priors with common draws.
-
-The module imports the sampler primitives of :mod:`numerics.causal` inside its functions
-(that module re-exports this one).
+Every quantity is exact given pi and averaged over n_draws priors with common draws
+(chunk k of the priors from ``SeedSequence(seed).spawn(...)[k]``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from numerics.causal_graphs import (
-    _as_int,
-    check_alpha,
-    check_epsilon,
-    check_S,
-    depths,
-    lowest_common_ancestors,
-    validate_parents,
-)
+from numerics.causal.graphs import check_alpha, check_S, validate_parents
+from numerics.causal.sampling import sample_dirichlet, stationary_distribution
+from numerics.causal.structure import depths, lowest_common_ancestors
+from theory.args import integer
+from theory.args import seed as check_seed
 
 __all__ = [
     "lca_information",
     "information_matrix",
     "predicted_parents",
     "information_gap",
-    "predicted_gradient",
     "chain_information_curves",
-    "first_order_gradient",
 ]
 
 _CHUNK = 4000
-
-
-def _task():
-    import numerics.causal as task  # deferred: numerics.causal imports this module
-
-    return task
-
-
-def _check_draws(n_draws, name: str = "n_draws") -> int:
-    n_draws = _as_int(n_draws, name)
-    if n_draws < 2:
-        raise ValueError(f"{name} must be an integer >= 2, got {n_draws}")
-    return n_draws
 
 
 def _reverse_kernel(pi: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -72,7 +51,6 @@ def _powers(M: np.ndarray, top: int) -> list:
 
 def _prior_chunks(S: int, alpha: float, n_draws: int, seed: int, pi):
     """Chunks of transition matrices (N, S, S): drawn from the prior, or the given ``pi``."""
-    task = _task()
     if pi is not None:
         pi = np.asarray(pi, dtype=np.float64)
         pi = pi[None] if pi.ndim == 2 else pi
@@ -83,9 +61,9 @@ def _prior_chunks(S: int, alpha: float, n_draws: int, seed: int, pi):
         for start in range(0, len(pi), _CHUNK):
             yield pi[start:start + _CHUNK]
         return
-    children = np.random.SeedSequence(_as_int(seed, "seed")).spawn(-(-n_draws // _CHUNK))
+    children = np.random.SeedSequence(seed).spawn(-(-n_draws // _CHUNK))
     for start, child in zip(range(0, n_draws, _CHUNK), children):
-        yield task.sample_dirichlet(alpha, (min(_CHUNK, n_draws - start), S), S, np.random.default_rng(child))
+        yield sample_dirichlet(alpha, (min(_CHUNK, n_draws - start), S), S, np.random.default_rng(child))
 
 
 def lca_information(S: int, alpha: float, pairs, *, n_draws: int = 20000, seed: int = 0,
@@ -104,19 +82,17 @@ def lca_information(S: int, alpha: float, pairs, *, n_draws: int = 20000, seed: 
         Monte-Carlo mean over the priors (exact given each pi) and its standard error
         (0 for a single given pi).
     """
-    task = _task()
     S, alpha = check_S(S), check_alpha(alpha)
-    n_draws = _check_draws(n_draws) if pi is None else None
-    pairs = [(_as_int(a, "pairs"), _as_int(b, "pairs")) for a, b in pairs]
-    if any(a < 0 or b < 0 for a, b in pairs):
-        raise ValueError(f"pairs must hold non-negative distances, got {pairs}")
+    if pi is None:
+        n_draws, seed = integer(n_draws, "n_draws", minimum=2), check_seed(seed)
+    pairs = [(integer(a, "pairs", minimum=0), integer(b, "pairs", minimum=0)) for a, b in pairs]
     if not pairs:
         return np.zeros(0), np.zeros(0)
     top_a = max(a for a, _ in pairs)
     top_b = max(b for _, b in pairs)
     total, total_sq, count = np.zeros(len(pairs)), np.zeros(len(pairs)), 0
     for chunk in _prior_chunks(S, alpha, n_draws, seed, pi):  # (N, S, S)
-        R = _reverse_kernel(chunk, task.stationary_distribution(chunk))
+        R = _reverse_kernel(chunk, stationary_distribution(chunk))
         Rp = _powers(R, max(top_a, top_b) if chi2 else top_a)
         Pp = _powers(chunk, max(top_a, top_b) if chi2 else top_b + 1)
         for k, (a, b) in enumerate(pairs):
@@ -254,22 +230,6 @@ def information_gap(parents, S: int, alpha: float, *, n_draws: int = 20000, seed
     return float(np.nanmin(margins))
 
 
-def predicted_gradient(parents, S: int, alpha: float, *, n_draws: int = 20000, seed: int = 0,
-                       pi=None) -> np.ndarray:
-    """Large-T first-step gradient: G[i, j] = I~_{j,i} - (1/(i+1)) sum_{k <= i} I~_{k,i} (j <= i, 0 above).
-
-    The limit of -(T (i+1) S / beta0) dL/dA1_{ij} at A1 = 0, A2 = beta0 I, beta0 -> 0 (notes
-    Section 4.2, 0-based i: i + 1 visible positions), over the context rows (the query row is
-    not in it: its finite-T value is in :func:`first_order_gradient`).  ``pi`` as in
-    :func:`information_matrix`.
-    """
-    M = information_matrix(parents, S, alpha, n_draws=n_draws, seed=seed, pi=pi)
-    n = M.shape[0]
-    lower = np.tri(n, dtype=bool)
-    mean = M.sum(1, keepdims=True) / np.arange(1, n + 1)[:, None]
-    return np.where(lower, M - mean, 0.0)
-
-
 def chain_information_curves(S: int, alpha: float, max_distance: int, *, n_draws: int = 20000,
                              seed: int = 0) -> dict:
     """I~(k) and E I_chi2(s_{i-k}; s_i) against the ancestor distance k = 0..max_distance.
@@ -278,58 +238,8 @@ def chain_information_curves(S: int, alpha: float, max_distance: int, *, n_draws
     ``chi2`` / ``chi2_se`` (E tr(R^k pi^k) - 1; S - 1 at k = 0).  For S = 2 the closed forms are
     theory.causal.binary_cross_information and binary_ancestor_information.
     """
-    K = _as_int(max_distance, "max_distance")
-    if K < 1:
-        raise ValueError(f"max_distance must be >= 1, got {max_distance}")
+    K = integer(max_distance, "max_distance", minimum=1)
     pairs = [(k, 0) for k in range(K + 1)]
     cross, cross_se = lca_information(S, alpha, pairs, n_draws=n_draws, seed=seed)
     chi2, chi2_se = lca_information(S, alpha, pairs, n_draws=n_draws, seed=seed, chi2=True)
     return dict(k=np.arange(K + 1), cross=cross, cross_se=cross_se, chi2=chi2, chi2_se=chi2_se)
-
-
-def first_order_gradient(parents, S: int, alpha: float, *, n_sequences: int = 2**16, seed: int = 0,
-                         chunk: int = 4096, pi=None, epsilon: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Finite-T first-order gradient of the reduced model, by Monte Carlo over sequences.
-
-    At A1 = 0, A2 = beta0 I (T positions incl. the query, 0-based row i sees i + 1 of them):
-    -(T (i+1) S / beta0) dL/dA1_{ij} = S E[c_i d_ij] + O(beta0), with
-    c_i = pi(s_i | s_T) / (f_hat(s_i) + eps) - sum_y pi(y | s_T) f_hat(y) / (f_hat(y) + eps),
-    f_hat = the empirical unigram of all T tokens, d_ij = 1{s_j = s_T} - (1/(i+1)) sum_{k <= i}
-    1{s_k = s_T} (derived symbolically in theory.causal.first_order_gradient_terms), for the
-    loss -sum_y pi(y | s_T) log(f_y + eps).  The notes (Section 4.2) write c_i = pi/f_hat - 1,
-    which holds only when every label occurs in the sequence: with eps = 0 an absent label's
-    term is a constant (+infinity) without gradient, so the subtracted mass is that of the
-    labels present.  Use the epsilon the model is trained with.  ``pi`` (S x S) fixes the
-    transition matrix instead of averaging over the prior (compare with
-    theory.causal.expected_first_order_gradient).
-
-    Returns
-    -------
-    mean, se : ndarray (T, T), lower triangle (0 above the diagonal).
-    """
-    task = _task()
-    parents = validate_parents(parents)
-    S = check_S(S)
-    epsilon = 0.0 if epsilon == 0 else check_epsilon(epsilon)
-    n_sequences = _check_draws(n_sequences, "n_sequences")
-    T = len(parents) + 1
-    total, total_sq = np.zeros((T, T)), np.zeros((T, T))
-    lower = np.tri(T, dtype=bool)
-    children = np.random.SeedSequence(_as_int(seed, "seed")).spawn(-(-n_sequences // chunk))
-    for start, child in zip(range(0, n_sequences, chunk), children):
-        b = task.sample_tree_task(parents, S, alpha, min(chunk, n_sequences - start),
-                                  rng=np.random.default_rng(child), pi=pi)
-        seq, rows = b.sequences, np.arange(b.sequences.shape[0])[:, None]
-        f_hat = (seq[:, :, None] == np.arange(S)).mean(1)  # (B, S)
-        present = f_hat > 0
-        mass = np.where(present, b.target * f_hat / np.where(present, f_hat + epsilon, 1.0), 0.0).sum(-1)  # (B,)
-        c = b.target[rows, seq] / (f_hat[rows, seq] + epsilon) - mass[:, None]  # (B, T)
-        m = (seq == seq[:, -1:]).astype(np.float64)  # (B, T)
-        running = np.cumsum(m, 1) / np.arange(1, T + 1)  # (B, T)
-        value = S * c[:, :, None] * (m[:, None, :] - running[:, :, None])  # (B, T, T)
-        value = np.where(lower, value, 0.0)
-        total += value.sum(0)
-        total_sq += (value**2).sum(0)
-    mean = total / n_sequences
-    var = np.maximum(total_sq / n_sequences - mean**2, 0.0) * n_sequences / (n_sequences - 1)
-    return mean, np.sqrt(var / n_sequences)

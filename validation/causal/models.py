@@ -7,7 +7,8 @@
 - :class:`StandardTransformer`: random additive embeddings, residual attention + value + MLP
   blocks, softmax readout (the authors' ``Transformer`` of Figure 8).
 
-The sampler lives in :mod:`validation.causal_sampling` and is re-exported here.
+The reduced model is trained on :func:`smoothed_loss` (its output can put mass 0 on a possible
+label), the transformers on the plain log loss of their ``log_probs``.
 """
 from __future__ import annotations
 
@@ -16,24 +17,12 @@ import math
 import torch
 from torch import nn
 
-from validation.causal_sampling import (  # noqa: F401  (re-exported)
-    dirichlet_rows,
-    log_gamma,
-    sample_dag_task,
-    sample_tree_task,
-    stationary_gth,
-)
-
 __all__ = [
     "DisentangledTransformer",
     "ReducedModel",
     "StandardTransformer",
     "causal_softmax",
-    "dirichlet_rows",
-    "log_gamma",
-    "sample_dag_task",
-    "sample_tree_task",
-    "stationary_gth",
+    "smoothed_loss",
 ]
 
 
@@ -74,8 +63,12 @@ class ReducedModel(nn.Module):
         return f
 
 
-def _smoothed_loss(f: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
-    """The reduced model's epsilon-smoothed log loss, -mean_b sum_s' y(s') log(f(s') + epsilon)."""
+def smoothed_loss(f: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """The reduced model's epsilon-smoothed log loss, -mean_b sum_s' y(s') log(f(s') + epsilon).
+
+    ``f`` (B, S) the model's output, ``y`` (B, S) the target laws pi(. | s_T); ``epsilon`` in (0, 1),
+    checked by the caller (Algorithm 1 trains on it; the gradient lemma takes it tiny).
+    """
     return -(y * torch.log(f + epsilon)).sum(-1).mean()
 
 
