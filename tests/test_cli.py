@@ -324,6 +324,13 @@ API_BAD_INPUTS = [
      "lr must be a finite number > 0"),
     ("validation.mesa.train_mesa(d=2, T=2, law='gaussian(1)', m=10, lr=1e-3, epochs=1, seed=0)",
      "T must be an integer >= 3, got 2"),
+    ("theory.causal.chi2_mutual_information(sp.Matrix([[1, 1], [0, 0]]))", "joint must sum to 1"),
+    ("theory.causal.expected_row_entropy(2, -1)", "alpha must be > 0"),
+    ("numerics.causal.information_matrix([1, 0], 2, 0.1)", "parents[0] must be -1"),
+    ("numerics.causal.information_matrix([-1, 0, 1], 1, 0.1)", "S must be"),
+    ("numerics.causal.stationary_distribution(np.array([[0.5, 0.6], [0.5, 0.5]]))", "P must be"),
+    ("validation.causal.train_disentangled(parents=[-1, 0, 1], S=3, alpha=0.1, heads=(0,), steps=2, batch=4, "
+     "lr=1.0, seed=0)", "heads"),
     ("validation.args.device('gpu')", "device must be a torch device"),
     ("validation.args.dtype('float16')", "dtype must be torch.float32 or torch.float64"),
     ("validation.store.RunConfig('nodots', ())", "trainer must be a dotted path"),
@@ -337,13 +344,16 @@ def test_bad_api_input_raises_value_error_naming_the_argument(call, message):
     import numpy as np  # noqa: F401 (used by the calls)
     import sympy as sp  # noqa: F401
 
+    import numerics.causal  # noqa: F401
     import numerics.lsa  # noqa: F401
     import numerics.mesa  # noqa: F401
     import numerics.seeds  # noqa: F401
+    import theory.causal  # noqa: F401
     import theory.laws  # noqa: F401
     import theory.lsa  # noqa: F401
     import theory.mesa  # noqa: F401
     import validation.args  # noqa: F401
+    import validation.causal  # noqa: F401
     import validation.checks  # noqa: F401
     import validation.lsa  # noqa: F401
     import validation.mesa  # noqa: F401

@@ -84,6 +84,10 @@ def stationary_distribution(P) -> np.ndarray:
         raise ValueError(f"P must have shape (..., S, S), got {P.shape}")
     if np.any(P < 0) or not np.all(np.isfinite(P)):
         raise ValueError("P must have finite non-negative entries")
+    # rows must sum to 1 (1e-6 admits rows rounded to float32 upstream: error <= S * 6e-8)
+    if P.size and np.max(np.abs(P.sum(-1) - 1.0)) > 1e-6:
+        raise ValueError(f"P must be row-stochastic (rows summing to 1), got row sums up to "
+                         f"{np.max(np.abs(P.sum(-1) - 1.0)):.3g} away from 1")
     S = P.shape[-1]
     batch = P.shape[:-2]
     A = P.reshape((-1, S, S)).copy()  # (N, S, S)

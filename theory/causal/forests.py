@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_positive
+from theory.args import ArgumentError, symbolic_positive
 from theory.causal.binary import binary_lambda_moment
 
 __all__ = [
@@ -33,15 +33,15 @@ def validate_parents(parents) -> tuple[int, ...]:
     (-1, 0, 1)
     """
     if isinstance(parents, str) or not hasattr(parents, "__iter__"):
-        raise ValueError(f"parents must be a sequence of ints in 0..i-1 or -1, got {parents!r}")
+        raise ArgumentError(f"parents must be a sequence of ints in 0..i-1 or -1, got {parents!r}")
     out = []
     for i, p in enumerate(parents):
         expr = sp.sympify(p) if not hasattr(p, "__iter__") else None
         if expr is None or not expr.is_Integer or not (int(expr) == -1 or 0 <= int(expr) < i):
-            raise ValueError(f"parents[{i}] must be -1 (root) or in 0..{i - 1} (single parent), got {p!r}")
+            raise ArgumentError(f"parents[{i}] must be -1 (root) or in 0..{i - 1} (single parent), got {p!r}")
         out.append(int(expr))
     if len(out) < 2:
-        raise ValueError(f"parents must cover at least 2 context positions (T >= 3), got {len(out)}")
+        raise ArgumentError(f"parents must cover at least 2 context positions (T >= 3), got {len(out)}")
     return tuple(out)
 
 
@@ -115,7 +115,7 @@ def information_gap(information, parents) -> sp.Expr:
     parents = validate_parents(parents)
     M = sp.Matrix(information)
     if M.shape != (len(parents), len(parents)):
-        raise ValueError(f"information must be {len(parents)} x {len(parents)}, got {M.shape}")
+        raise ArgumentError(f"information must be {len(parents)} x {len(parents)}, got {M.shape}")
     margins = []
     for i, p in enumerate(parents):
         if p < 0:
@@ -123,7 +123,7 @@ def information_gap(information, parents) -> sp.Expr:
         others = [M[i, j] for j in range(i + 1) if j != p]
         margins.append(M[i, p] - sp.Max(*others))
     if not margins:
-        raise ValueError("parents must have at least one non-root position for the gap to exist")
+        raise ArgumentError("parents must have at least one non-root position for the gap to exist")
     return sp.simplify(sp.Min(*margins))
 
 
@@ -150,7 +150,7 @@ def binary_information_gap(parents, alpha) -> sp.Expr:
         odd = [int(dist[i, j]) for j in range(i + 1) if j != p and dist[i, j] >= 3 and dist[i, j] % 2]
         candidates.append(min(odd) if odd else None)
     if not candidates:
-        raise ValueError("parents must have at least one non-root position for the gap to exist")
+        raise ArgumentError("parents must have at least one non-root position for the gap to exist")
     finite = [d for d in candidates if d is not None]
     worst = min(finite) if finite else None  # the smallest odd distance has the largest E[lambda^(d+1)]
     edge = binary_lambda_moment(2, alpha)

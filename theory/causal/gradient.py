@@ -12,6 +12,8 @@ import itertools
 
 import sympy as sp
 
+from theory.args import ArgumentError
+
 from theory.causal.forests import validate_parents
 from theory.causal.reduced_model import indicator_gradient_formula
 
@@ -28,13 +30,13 @@ _MAX_SEQUENCES = 20000
 def _stochastic(P) -> sp.Matrix:
     P = sp.Matrix(P)
     if P.rows != P.cols or P.rows < 2:
-        raise ValueError(f"P must be a square S x S matrix with S >= 2, got {P.shape}")
+        raise ArgumentError(f"P must be a square S x S matrix with S >= 2, got {P.shape}")
     for entry in P:
         if entry.is_number and entry < 0:
-            raise ValueError(f"P must have non-negative entries, got {entry}")
+            raise ArgumentError(f"P must have non-negative entries, got {entry}")
     for s in range(P.rows):
         if sp.simplify(sum(P.row(s)) - 1) != 0:
-            raise ValueError(f"P must be row-stochastic; row {s} sums to {sum(P.row(s))}")
+            raise ArgumentError(f"P must be row-stochastic; row {s} sums to {sum(P.row(s))}")
     return P
 
 
@@ -46,7 +48,7 @@ def exact_stationary_distribution(P) -> sp.Matrix:
 def _stationary(P: sp.Matrix) -> sp.Matrix:
     null = (P.T - sp.eye(P.rows)).nullspace()
     if len(null) != 1:
-        raise ValueError(f"P must be irreducible (unique stationary law); found {len(null)} of them")
+        raise ArgumentError(f"P must be irreducible (unique stationary law); found {len(null)} of them")
     v = null[0]
     return sp.simplify(v.T / sum(v))
 
@@ -95,7 +97,7 @@ def expected_first_order_gradient(parents, P, *, large_T: bool = False, epsilon=
     parents, P = validate_parents(parents), _stochastic(P)
     S, T = P.rows, len(parents) + 1
     if S**T > _MAX_SEQUENCES:
-        raise ValueError(f"S^T must be <= {_MAX_SEQUENCES} for exact enumeration, got {S}^{T}")
+        raise ArgumentError(f"S^T must be <= {_MAX_SEQUENCES} for exact enumeration, got {S}^{T}")
     mu = _stationary(P)
     total = sp.zeros(T, T)
     for seq in itertools.product(range(S), repeat=T):
@@ -132,6 +134,6 @@ def large_T_gradient(information) -> sp.Matrix:
     """
     M = sp.Matrix(information)
     if M.rows != M.cols:
-        raise ValueError(f"information must be square, got {M.shape}")
+        raise ArgumentError(f"information must be square, got {M.shape}")
     n = M.rows
     return sp.Matrix(n, n, lambda i, j: sp.simplify(M[i, j] - sum(M[i, : i + 1]) / (i + 1)) if j <= i else 0)

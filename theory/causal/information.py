@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.args import symbolic_integer, symbolic_positive
+from theory.args import ArgumentError, symbolic_integer, symbolic_positive
 from theory.laws import dirichlet_moment
 
 __all__ = [
@@ -45,10 +45,10 @@ def chi2_mutual_information(joint) -> sp.Expr:
     P = sp.Matrix(joint)
     for entry in P:
         if entry.is_number and (entry.is_real is False or entry < 0):
-            raise ValueError(f"joint must have non-negative entries, got {entry}")
+            raise ArgumentError(f"joint must have non-negative entries, got {entry}")
     total = sp.simplify(sum(P))
     if total.is_number and total != 1:
-        raise ValueError(f"joint must sum to 1, got {total}")
+        raise ArgumentError(f"joint must sum to 1, got {total}")
     px = [sum(P.row(x)) for x in range(P.rows)]
     py = [sum(P.col(y)) for y in range(P.cols)]
     out = sp.Integer(-1)

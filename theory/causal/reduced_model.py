@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from theory.args import ArgumentError
+
 __all__ = [
     "reduced_model_scores",
     "reduced_model_output",
@@ -30,22 +32,22 @@ __all__ = [
 
 def _tokens(tokens, S=None) -> tuple[int, ...]:
     if isinstance(tokens, str) or not hasattr(tokens, "__iter__"):
-        raise ValueError(f"tokens must be a sequence of ints, got {tokens!r}")
+        raise ArgumentError(f"tokens must be a sequence of ints, got {tokens!r}")
     out = tuple(int(sp.sympify(t)) for t in tokens)
     if len(out) < 2:
-        raise ValueError(f"tokens must hold at least 2 tokens (context and query), got {len(out)}")
+        raise ArgumentError(f"tokens must hold at least 2 tokens (context and query), got {len(out)}")
     if any(t < 0 or (S is not None and t >= S) for t in out):
-        raise ValueError(f"tokens must lie in 0..{'S-1' if S is None else S - 1}, got {out}")
+        raise ArgumentError(f"tokens must lie in 0..{'S-1' if S is None else S - 1}, got {out}")
     return out
 
 
 def _target(target) -> sp.Matrix:
     q = sp.Matrix(target).reshape(len(sp.Matrix(target)), 1)
     if q.rows < 2:
-        raise ValueError(f"target must be a distribution on S >= 2 tokens, got {q.rows} entries")
+        raise ArgumentError(f"target must be a distribution on S >= 2 tokens, got {q.rows} entries")
     total = sp.simplify(sum(q))
     if total.is_number and total != 1:
-        raise ValueError(f"target must sum to 1, got {total}")
+        raise ArgumentError(f"target must sum to 1, got {total}")
     return q
 
 
@@ -53,7 +55,7 @@ def _A2(A2, S: int) -> sp.Matrix:
     if isinstance(A2, sp.MatrixBase) or (hasattr(A2, "__len__") and not isinstance(A2, str)):
         M = sp.Matrix(A2)
         if M.shape != (S, S):
-            raise ValueError(f"A2 must be {S} x {S} or a scalar beta (A2 = beta I), got {M.shape}")
+            raise ArgumentError(f"A2 must be {S} x {S} or a scalar beta (A2 = beta I), got {M.shape}")
         return M
     return sp.sympify(A2) * sp.eye(S)
 
@@ -70,7 +72,7 @@ def reduced_model_scores(tokens, A1, A2) -> sp.Matrix:
     T = len(tokens)
     A1, A2 = sp.Matrix(A1), _A2(A2, S)
     if A1.shape != (T, T):
-        raise ValueError(f"A1 must be {T} x {T}, got {A1.shape}")
+        raise ArgumentError(f"A1 must be {T} x {T}, got {A1.shape}")
     e = [sp.eye(S).col(s) for s in range(S)]
     query = e[tokens[-1]].T * A2  # (1, S)
     z = []
@@ -97,7 +99,7 @@ def reduced_model_output(tokens, A1, A2) -> sp.Matrix:
 def _epsilon(epsilon) -> sp.Expr:
     eps = sp.nsimplify(epsilon, rational=True) if isinstance(epsilon, float) else sp.sympify(epsilon)
     if eps.is_number and not (eps == 0 or 0 < eps < 1):
-        raise ValueError(f"epsilon must be 0 or in (0, 1), got {epsilon}")
+        raise ArgumentError(f"epsilon must be 0 or in (0, 1), got {epsilon}")
     return eps
 
 
@@ -126,7 +128,7 @@ def a1_gradient(tokens, target, A1, A2, epsilon=0) -> sp.Matrix:
     T = len(tokens)
     A1 = sp.Matrix(A1)
     if A1.shape != (T, T):
-        raise ValueError(f"A1 must be {T} x {T}, got {A1.shape}")
+        raise ArgumentError(f"A1 must be {T} x {T}, got {A1.shape}")
     x = _x(T)
     L = reduced_model_loss(tokens, target, x, A2, epsilon)
     at = {x[i, j]: A1[i, j] for i in range(T) for j in range(i + 1)}
