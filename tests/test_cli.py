@@ -368,3 +368,27 @@ def test_bad_api_input_raises_value_error_naming_the_argument(call, message):
 def test_there_are_at_least_forty_bad_input_cases():
     parser_cases = test_user_errors_print_one_error_line_and_exit_2.pytestmark[0].args[1]
     assert len(API_BAD_INPUTS) + len(parser_cases) >= 40
+
+
+def test_every_test_the_readme_cites_exists():
+    """The README's result tables cite tests as `layer::test_name` (a `*` allowed): each must exist in
+    tests/test_<paper>_<layer>.py, so a renamed test cannot leave the table pointing nowhere."""
+    import fnmatch
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("### von Oswald"):readme.index("## Speed")]
+    paper, cited = None, 0
+    for line in section.splitlines():
+        heading = re.match(r"### .*\(`(\w+)`\)", line)
+        if heading:
+            paper = heading.group(1)
+            continue
+        for layer, test in re.findall(r"`(\w+)::(test_[\w*]+)`", line):
+            source = (root / "tests" / f"test_{paper}_{layer}.py").read_text()
+            defined = re.findall(r"^def (test_\w+)", source, flags=re.M)
+            assert any(fnmatch.fnmatch(name, test) for name in defined), f"{paper} {layer}::{test}"
+            cited += 1
+    assert cited >= 30
