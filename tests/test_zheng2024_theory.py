@@ -381,3 +381,17 @@ def test_string_laws_and_exact_rationals_in_and_out():
     assert fixed_point(5, 100, "gaussian(1/2)") == fixed_point(5, 100, Gaussian(R(1, 2)))
     assert isinstance(reduced_loss(R(1, 3), 4, 17, "uniform(1/2)"), sp.Rational)
     assert fixed_point(5, 100, Gaussian(0.5)) == fixed_point(5, 100, Gaussian(R(1, 2)))
+
+
+def test_fixed_point_at_large_T_matches_the_float_formula():
+    """At T = 10^5 the exact H_{T-2} would take minutes to build; above EXACT_HARMONIC_MAX it is evaluated
+    to 50 digits. c* = S k1 / (S k2 + (d-1) H_{T-2} k3) with Gaussian(1) moments k1 = 3, k2 = 15, k3 = 3
+    (derived), checked against a float sum of H (rounding error of 10^5 float additions << 1e-10)."""
+    import math
+
+    from theory.mesa import fixed_point
+
+    T, d = 100_000, 5
+    value = float(fixed_point(d, T, Gaussian(1)))
+    S, H = T - 2, math.fsum(1.0 / k for k in range(1, T - 1))
+    assert value == pytest.approx(3 * S / (15 * S + (d - 1) * H * 3), rel=1e-12)

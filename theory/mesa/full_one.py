@@ -12,7 +12,7 @@ import sympy as sp
 
 from theory.args import ArgumentError, symbolic_integer, symbolic_positive, symbolic_real
 from theory.laws import as_law
-from theory.mesa.flow import loss_coefficients, tidy
+from theory.mesa.flow import harmonic_number, loss_coefficients, tidy
 
 __all__ = ["offdiag_gradients", "full_one_offdiag_gradients", "masked_fixed_point"]
 
@@ -61,7 +61,7 @@ def full_one_offdiag_gradients(a, b, d, T) -> tuple:
     a, b = symbolic_real(a, "a"), symbolic_real(b, "b")
     if d.is_number and d < 2:
         raise ArgumentError(f"d must be >= 2 for off-diagonal entries, got {d}")
-    H, H2 = sp.harmonic(T - 2), sp.harmonic(T - 2, 2)
+    H, H2 = harmonic_number(T - 2), harmonic_number(T - 2, 2)
     return sp.expand(a**2 * b * H), sp.expand(b * (a * b * (2 * H + (d - 2) * H2) - H))
 
 
@@ -80,4 +80,4 @@ def masked_fixed_point(d, T, scale=1) -> sp.Expr:
     scale = symbolic_positive(scale, "scale")
     if T == sp.oo:
         return tidy(1 / scale**2)
-    return tidy((T - 2) / (scale**2 * ((T - 2) + (d - 1) * sp.harmonic(T - 2))))
+    return tidy((T - 2) / (scale**2 * ((T - 2) + (d - 1) * harmonic_number(T - 2))))
