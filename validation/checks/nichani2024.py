@@ -48,11 +48,12 @@ def check_gradient_lemma(profile: str):
     Autograd on the reduced model (torch sampler) against the first-order formula evaluated by
     numerics.causal.first_order_gradient (numpy sampler, independent draws), row by row over the
     context rows; and the row-wise argmax of the autograd gradient against the parents predicted
-    by the information ranking (numerics.causal.predicted_parents).
+    by the information ranking (numerics.causal.predicted_parents). The sizes (T = 12 quick, 24 paper)
+    are those of the gradient-matrix figure, whose chain run is the same stored run.
     """
     check_profile(profile)
-    n_seq = runs.SIZES[profile]["gradient"]["n_sequences"]
-    S, alpha, T = runs.S_GRADIENT, runs.ALPHA_GRADIENT, 12
+    T, n_seq = runs.SIZES[profile]["gradient"]["T"], runs.SIZES[profile]["gradient"]["n_sequences"]
+    S, alpha = runs.S_GRADIENT, runs.ALPHA_GRADIENT
     out = []
     for name, parents in (("chain", nc.chain_graph(T)), ("random tree", nc.random_tree(T, seed=3))):
         g = runs.gradient(profile, parents, seed=0)
