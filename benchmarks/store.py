@@ -2,7 +2,9 @@
 
 The first run trains (into ``OUT/.runs``); the second finds every run in the store and only redraws
 the figure. Issue 8 asks that the second take under a fifth of the first. Each run is its own
-process, as a user would type it. Writes ``benchmarks/results/store.json``.
+process, as a user would type it, so the second run still pays the interpreter's start and the
+imports (torch, scipy, sympy, matplotlib: about 3.5 s here), which no store removes; the command's own
+log gives the time inside the command as well. Writes ``benchmarks/results/store_<profile>.json``.
 Usage: ``python -m benchmarks.store [--paper zheng2024] [--figure fixed_point_vs_T] [--profile quick]``.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "results" / "store.json"
+RESULTS = ROOT / "benchmarks" / "results"
 
 
 def _timed(argv: list[str]) -> dict:
@@ -27,7 +29,8 @@ def _timed(argv: list[str]) -> dict:
                           cwd=ROOT)
     wall = time.perf_counter() - start
     runs = re.search(r"runs: (\d+) trained, (\d+) reused", proc.stderr)
-    return {"wall_s": wall, "returncode": proc.returncode,
+    inside = re.findall(r"^\[\s*([\d.]+) s\] runs:", proc.stderr, flags=re.M)
+    return {"wall_s": wall, "in_command_s": float(inside[-1]) if inside else None, "returncode": proc.returncode,
             "trained": int(runs.group(1)) if runs else None, "reused": int(runs.group(2)) if runs else None}
 
 
@@ -43,11 +46,14 @@ def main(argv=None) -> dict:
     result = {"benchmark": "the same figure twice into one folder: the second reuses the run store",
               "command": "icl-theory " + " ".join(cmd[:-1] + ["OUT"]), "cpus": os.cpu_count(),
               "first": first, "second": second, "ratio": second["wall_s"] / first["wall_s"],
+              "ratio_in_command": (second["in_command_s"] / first["in_command_s"]
+                                   if first["in_command_s"] and second["in_command_s"] is not None else None),
               "load_avg_after": os.getloadavg()}
-    tmp = OUT.with_suffix(".tmp")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"store_{ns.profile}.json"
+    tmp = out.with_suffix(".tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(OUT)
+    tmp.replace(out)
     print(json.dumps(result, indent=2))
     return result
 
