@@ -395,3 +395,31 @@ def test_fixed_point_at_large_T_matches_the_float_formula():
     value = float(fixed_point(d, T, Gaussian(1)))
     S, H = T - 2, math.fsum(1.0 / k for k in range(1, T - 1))
     assert value == pytest.approx(3 * S / (15 * S + (d - 1) * H * 3), rel=1e-12)
+
+
+def test_table1_sigma2_step_overshoots_then_converges():
+    """Erratum 'Table 1 step size, Gaussian sigma = 2, (2, 2) start' (derived): on the population loss of
+    the diagonal manifold (d = 5, T = 100, x_1 ~ N(0, 4 I)) the start (2, 2) has lr x lambda_max = 2.34 at
+    lr = 2e-6, above the local stability bound 2; yet one GD step lands at a = b = 0.4500 (c = 0.2025),
+    where lr x lambda_max = 0.11, and the next steps move c monotonically down towards c* (0.048)."""
+    import numpy as np
+
+    from theory.mesa import diagonal_loss, fixed_point
+
+    d, T, law, lr = 5, 100, Gaussian(2), 2e-6
+    a, b = sp.symbols("a1:6"), sp.symbols("b1:6")
+    loss = diagonal_loss(list(a), list(b), d, T, law)
+    params = list(a) + list(b)
+    hessian = sp.lambdify(params, sp.hessian(loss, params), "numpy")
+    gradient = sp.lambdify(params, [sp.diff(loss, p) for p in params], "numpy")
+    x = np.full(10, 2.0)
+    assert lr * np.linalg.eigvalsh(np.array(hessian(*x), dtype=float)).max() == pytest.approx(2.34, abs=0.005)
+    c_star = float(fixed_point(d, T, law))
+    cs = []
+    for _ in range(6):
+        x = x - lr * np.array(gradient(*x), dtype=float)
+        cs.append(x[0] * x[5])
+    assert x[0] == pytest.approx(x[5]) and cs[0] == pytest.approx(0.2025, abs=5e-4)
+    x1 = np.full(10, np.sqrt(cs[0]))
+    assert lr * np.linalg.eigvalsh(np.array(hessian(*x1), dtype=float)).max() == pytest.approx(0.110, abs=0.002)
+    assert all(c_prev > c_next > c_star for c_prev, c_next in zip(cs, cs[1:]))
