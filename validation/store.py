@@ -139,20 +139,22 @@ class RunStore:
                 self.reused += 1
                 log.info("reused %s", config.name)
                 return self._results[config]
-        if self._cached is not None and not self.fresh and self._cached.check_call_in_cache(config):
+        started = time.perf_counter()
+        reused = self._cached is not None and not self.fresh and self._cached.check_call_in_cache(config)
+        if reused:
             result = self._cached(config)
-            outcome = "reused %s (from %s)", (config.name, self.location)
         else:
-            started = time.perf_counter()
             result = self._cached.call(config)[0] if self._cached is not None else _execute(config)
-            outcome = "trained %s in %.1f s", (config.name, time.perf_counter() - started)
         with self._lock:
-            if outcome[0].startswith("reused"):
+            if reused:
                 self.reused += 1
             else:
                 self.trained += 1
             self._results[config] = result
-        log.info(outcome[0], *outcome[1])
+        if reused:
+            log.info("reused %s (from %s)", config.name, self.location)
+        else:
+            log.info("trained %s in %.1f s", config.name, time.perf_counter() - started)
         return result
 
     def run_many(self, configs, *, workers: int = 1) -> list:
@@ -166,11 +168,6 @@ class RunStore:
         else:
             results = {c: self.run(c) for c in distinct}
         return [results[c] for c in configs]
-
-    def __contains__(self, config: RunConfig) -> bool:
-        if config in self._results:
-            return True
-        return self._cached is not None and not self.fresh and self._cached.check_call_in_cache(config)
 
 
 _CURRENT = [RunStore(None)]
