@@ -223,7 +223,7 @@ def fig8(*, profile="quick", out="results", seed=0):
 def fig9(*, profile="quick", out="results", seed=0):
     """Figure 9: random DAGs (parent probability 1/2), S = 3, T = 20: attention from i to p(i) by position."""
     started, cfg = time.perf_counter(), _setup(profile, seed)
-    results = runs.many_graphs(profile, seed=cfg["seed"])
+    results = runs.many_graphs(profile, seed=cfg["seed"], workers=2)
     n_graphs, T, S = len(results), runs.T_MANY, runs.S_MANY
     attn = np.full((n_graphs, T - 1), np.nan)
     per_graph = np.zeros(n_graphs)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from theory.args import ArgumentError, ArgumentKindError
+from validation.threads import limit_threads
 
 __all__ = ["RunConfig", "RunStore", "run", "run_many", "use_store", "current_store", "package_version"]
 
@@ -159,11 +160,13 @@ class RunStore:
 
     def run_many(self, configs, *, workers: int = 1) -> list:
         """The results of ``configs`` in order; the distinct ones not yet stored run on up to
-        ``workers`` threads side by side (torch releases the GIL in its kernels)."""
+        ``workers`` threads side by side, each on one torch intra-op thread (torch releases the GIL
+        in its kernels)."""
         configs = list(configs)
         distinct = list(dict.fromkeys(configs))
         if workers > 1 and len(distinct) > 1:
-            with ThreadPoolExecutor(min(workers, len(distinct)), thread_name_prefix="run") as pool:
+            # one torch thread per worker, set before the pool starts (see validation.threads)
+            with limit_threads(1), ThreadPoolExecutor(min(workers, len(distinct)), thread_name_prefix="run") as pool:
                 results = dict(zip(distinct, pool.map(self.run, distinct)))
         else:
             results = {c: self.run(c) for c in distinct}

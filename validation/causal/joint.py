@@ -34,6 +34,7 @@ from validation.causal.tasks import (
     make_test_set,
     parse_graph,
 )
+from validation.threads import limit_threads
 
 __all__ = ["train_disentangled", "train_standard"]
 
@@ -62,7 +63,18 @@ class _Run(NamedTuple):
 def _train_joint(model, task: TaskGraph, S: int, alpha: float, *, steps: int, batch: int, lr: float,
                  optimizer: str, schedule: str, weight_decay: float, test: TestSet, n_log: int, device, dtype,
                  gen: torch.Generator) -> _Run:
-    """Train ``model`` in place on fresh batches (arguments checked by the trainer calling this)."""
+    """Train ``model`` in place on fresh batches (arguments checked by the trainer calling this), on one
+    torch thread: float32 training here is bit-reproducible on one thread but not always on two, and
+    no faster on two (:mod:`validation.threads`)."""
+    with limit_threads(1):
+        return _train_loop(model, task, S, alpha, steps=steps, batch=batch, lr=lr, optimizer=optimizer,
+                           schedule=schedule, weight_decay=weight_decay, test=test, n_log=n_log, device=device,
+                           dtype=dtype, gen=gen)
+
+
+def _train_loop(model, task: TaskGraph, S: int, alpha: float, *, steps: int, batch: int, lr: float,
+                optimizer: str, schedule: str, weight_decay: float, test: TestSet, n_log: int, device, dtype,
+                gen: torch.Generator) -> _Run:
     params = list(model.parameters())
     if optimizer == "sgd":  # the authors' plain SGD; weight decay added to the gradient as in their step_fn
         opt = torch.optim.SGD(params, lr=lr, momentum=0.0, weight_decay=weight_decay)

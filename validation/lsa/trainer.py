@@ -18,7 +18,6 @@ and assembles the comparisons (:func:`compare_training`) into one :class:`LSARes
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +30,7 @@ from validation.lsa.config import LSAConfig
 from validation.lsa.evaluation import Evaluator, alignment_history, interpolation_losses, lsa_predict
 from validation.lsa.loop import LSATraining, train_weights
 from validation.lsa.readouts import curvature_readout, effective_step_size
+from validation.threads import limit_threads
 
 __all__ = ["LSAResult", "train_lsa", "compare_training", "evaluation_set"]
 
@@ -82,20 +82,6 @@ class LSAResult:
                            softmax=c["softmax"],
                            dampening=c["dampening"] if dampening is None else dampening,
                            clip=c["clip_tokens"] if clip == "config" else clip)
-
-
-@contextlib.contextmanager
-def _torch_threads(max_threads: int | None):
-    """At most ``max_threads`` torch intra-op threads inside the block (None: unchanged)."""
-    threads = torch.get_num_threads()
-    if max_threads is None:
-        yield
-        return
-    try:
-        torch.set_num_threads(min(threads, max_threads))
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def evaluation_set(config: LSAConfig) -> Evaluator:
@@ -217,7 +203,7 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
                              dampening=dampening, eval_tasks=eval_tasks, eval_seed=eval_seed,
                              log_every=log_every, gdpp_fit_tasks=gdpp_fit_tasks, device=device, dtype=dtype,
                              prefetch=prefetch, max_threads=max_threads)
-    with _torch_threads(config.max_threads):
+    with limit_threads(config.max_threads):
         started = time.perf_counter()
         baselines = fit_baselines(config)
         evaluator = evaluation_set(config)
