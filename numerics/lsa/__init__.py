@@ -12,6 +12,8 @@ Submodules, one idea each:
 - :mod:`numerics.lsa.gdpp`: GD++ step sizes and curvature corrections fitted by L-BFGS;
 - :mod:`numerics.lsa.spectrum`: the X X^T spectrum and GD++ condition numbers;
 - :mod:`numerics.lsa.tokens`: token-level linear self-attention and the constructions' weights;
+- :mod:`numerics.lsa.weights`: the population loss over the layer's weights and its gradient,
+  exact in float64 from moment tensors;
 - :mod:`numerics.lsa.args`: the argument checks they share (task arrays, per-layer schedules).
 
 Examples
@@ -40,8 +42,13 @@ from numerics.lsa.tokens import (
     lsa_forward,
     lsa_layer,
 )
+from numerics.lsa.weights import input_moments, moment_tensors, population_grad, population_loss
 
 __all__ = [
+    "population_loss",
+    "population_grad",
+    "moment_tensors",
+    "input_moments",
     "LSATasks",
     "OOD_DISTRIBUTIONS",
     "sample_tasks",

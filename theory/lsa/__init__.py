@@ -16,6 +16,8 @@ Submodules, one idea each:
   the rescaling freedom;
 - :mod:`theory.lsa.features`: Proposition 2 (MLP + LSA = GD on features, kernel smoother);
 - :mod:`theory.lsa.copying`: Proposition 3 (the copy / induction-head layer);
+- :mod:`theory.lsa.weights`: the population loss over the layer's weights, its gradient, and its
+  split into an effective preconditioner's GD loss plus a non-negative left-over;
 """
 from theory.lsa.constructions import (
     gd_construction,
@@ -38,8 +40,25 @@ from theory.lsa.losses import (
     zfb_preconditioner,
 )
 from theory.lsa.ood import input_range_erratum, ood_input_scale_loss, ood_task_scale_loss
+from theory.lsa.weights import (
+    CovarianceGaussian,
+    effective_preconditioner,
+    input_moments,
+    population_gradient,
+    population_loss,
+    population_loss_parts,
+    preconditioned_weights,
+)
 
 __all__ = [
+    # the population loss over the layer's weights (weights)
+    "CovarianceGaussian",
+    "input_moments",
+    "population_loss",
+    "population_gradient",
+    "population_loss_parts",
+    "effective_preconditioner",
+    "preconditioned_weights",
     # one-step GD losses and the one-layer fixed points (losses, ood)
     "second_moment_matrix_traces",
     "one_step_loss",
