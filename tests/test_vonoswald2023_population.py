@@ -220,3 +220,36 @@ def test_theory_population_loss_refuses_bad_input():
         CovarianceGaussian(sp.Matrix([[1, 2], [0, 1]]))
     with pytest.raises(ValueError, match="d = 3"):
         tl.population_loss(sp.zeros(4, 4), sp.zeros(4, 4), 3, 2, CovarianceGaussian(sp.eye(2)))
+
+
+def test_factor_gradients_are_the_chain_rule_of_the_merged_gradient():
+    # central differences of L(W_K^T W_Q, W_O W_V) along a random direction of the factors; the
+    # loss is a polynomial of degree 8 in the factors, so the O(h^2) truncation at h = 1e-5 is
+    # ~1e-10 relative, and rounding ~eps/h ~ 2e-11: 1e-7 relative leaves a wide margin
+    rng = np.random.default_rng(6)
+    d, n, law = 3, 4, "uniform(1/2)"
+    factors = [rng.standard_normal(s) for s in [(4, 4), (4, 4), (4, 4), (4, 4)]]
+    direction = [rng.standard_normal(f.shape) for f in factors]
+
+    def loss(fs):
+        W_Q, W_K, W_V, W_O = fs
+        return nl.population_loss(W_K.T @ W_Q, W_O @ W_V, d, n, law)
+
+    _, G_KQ, G_PV = nl.population_grad(factors[1].T @ factors[0], factors[3] @ factors[2], d, n, law)
+    analytic = sum(np.sum(g * v) for g, v in zip(nl.factor_gradients(factors, G_KQ, G_PV), direction))
+    h = 1e-5
+    plus = loss([f + h * v for f, v in zip(factors, direction)])
+    minus = loss([f - h * v for f, v in zip(factors, direction)])
+    assert (plus - minus) / (2 * h) == pytest.approx(analytic, rel=1e-7)
+
+
+def test_population_descent_reaches_the_optimal_one_step_loss_d10():
+    # Adam from a small random start at the authors' d = N = 10, uniform(1/2) inputs: the loss falls
+    # from the zero predictor's to within O(lr^2) of L* = 245/1188 (Adam's constant step keeps the
+    # weights moving by O(lr); at lr = 1e-3 that is ~1e-6 of the loss)
+    rng = np.random.default_rng(7)
+    factors = [0.02 * rng.standard_normal((11, 11)) for _ in range(4)]
+    path = nl.population_descent(factors, 10, 10, "uniform(1/2)", steps=4000, lr=1e-3, log_every=500)
+    L_star = float(tl.optimal_one_step_loss(10, 10, "uniform(1/2)"))
+    assert path.losses[0] == pytest.approx(float(tl.zero_predictor_loss(10, "uniform(1/2)")), rel=1e-3)
+    assert abs(path.losses[-1] - L_star) < 1e-4 * L_star

@@ -14,6 +14,8 @@ Submodules, one idea each:
 - :mod:`numerics.lsa.tokens`: token-level linear self-attention and the constructions' weights;
 - :mod:`numerics.lsa.weights`: the population loss over the layer's weights and its gradient,
   exact in float64 from moment tensors;
+- :mod:`numerics.lsa.descent`: Adam on the population loss over the factored weights (the
+  deterministic path of a trained run);
 - :mod:`numerics.lsa.args`: the argument checks they share (task arrays, per-layer schedules).
 
 Examples
@@ -23,6 +25,7 @@ Examples
 >>> abs(loss - 0.20623) < 5 * se   # theory.lsa.one_step_loss at eta* = 200/33
 True
 """
+from numerics.lsa.descent import PopulationDescent, factor_gradients, population_descent
 from numerics.lsa.fits import LR_GRID, StepSizeSearch, fit_preconditioner, line_search_step_size
 from numerics.lsa.gdpp import GDPPFit, fit_gdpp, loss_and_grad
 from numerics.lsa.predictors import (
@@ -42,13 +45,25 @@ from numerics.lsa.tokens import (
     lsa_forward,
     lsa_layer,
 )
-from numerics.lsa.weights import input_moments, moment_tensors, population_grad, population_loss
+from numerics.lsa.weights import (
+    input_moments,
+    loss_and_merged_grad,
+    moment_tensors,
+    population_grad,
+    population_loss,
+    population_tensors,
+)
 
 __all__ = [
     "population_loss",
     "population_grad",
     "moment_tensors",
     "input_moments",
+    "population_tensors",
+    "loss_and_merged_grad",
+    "PopulationDescent",
+    "population_descent",
+    "factor_gradients",
     "LSATasks",
     "OOD_DISTRIBUTIONS",
     "sample_tasks",

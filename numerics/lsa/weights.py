@@ -23,7 +23,8 @@ from theory.args import ArgumentError, integer, nonnegative, positive
 from theory.laws import as_law
 from theory.lsa.weights import CovarianceGaussian
 
-__all__ = ["input_moments", "moment_tensors", "population_loss", "population_grad"]
+__all__ = ["input_moments", "moment_tensors", "population_tensors", "loss_and_merged_grad", "population_loss",
+           "population_grad"]
 
 
 def _pattern(index) -> tuple[int, ...]:
@@ -106,7 +107,10 @@ def moment_tensors(Sigma: np.ndarray, M4: np.ndarray, N: int, noise_var: float =
 
 
 @functools.lru_cache(maxsize=64)
-def _tensors(law, d: int, N: int, noise_var: float, task_var: float):
+def population_tensors(law, d: int, N: int, noise_var: float, task_var: float) -> tuple:
+    """(Sigma, F, G, constant) of :func:`moment_tensors` for a parsed law (a :class:`theory.laws.Law`
+    or :class:`theory.lsa.CovarianceGaussian`) and checked sizes, cached and read-only: what
+    :func:`loss_and_merged_grad` needs."""
     Sigma, M4 = input_moments(law, d)
     F, G = moment_tensors(Sigma, M4, N, noise_var, task_var)
     const = 0.5 * (task_var * np.trace(Sigma) + noise_var)
@@ -127,21 +131,30 @@ def _setup(W_KQ, W_PV, d, N, law, noise_var, task_var):
         if not np.all(np.isfinite(W)):
             raise ArgumentError(f"{name} must be finite")
         weights.append(W)
-    return weights[0], weights[1], d, _tensors(law, d, N, noise_var, task_var)
+    return weights[0], weights[1], d, population_tensors(law, d, N, noise_var, task_var)
+
+
+def loss_and_merged_grad(W_KQ, W_PV, d: int, tensors) -> tuple[float, np.ndarray, np.ndarray]:
+    """(loss, dL/dW_KQ, dL/dW_PV) for checked float arrays and :func:`population_tensors`."""
+    return _loss_grad(W_KQ, W_PV, d, tensors, grad=True)
 
 
 def _loss_grad(W_KQ, W_PV, d, tensors, grad: bool):
     Sigma, F, G, const = tensors
-    p = -W_PV[d]  # (d+1,)
-    Q = W_KQ[:, :d]  # (d+1, d)
-    QS = Q @ Sigma  # (d+1, d)
-    K = QS @ Q.T  # (d+1, d+1)
-    P = np.einsum("a,aceb,b->ce", p, F, p)  # (d+1, d+1)
-    H = np.einsum("a,acj->cj", p, G)  # (d+1, d)
+    D = d + 1
+    p = -W_PV[d]  # (D,)
+    Q = W_KQ[:, :d]  # (D, d)
+    QS = Q @ Sigma  # (D, d)
+    K = QS @ Q.T  # (D, D)
+    Fp = (p @ F.reshape(D, -1)).reshape(D, D, D)  # sum_a p_a F[a, c, e, b] -> (c, e, b)
+    P = Fp @ p  # (c, e)
+    H = np.tensordot(p, G, axes=1)  # (D, d)
     loss = 0.5 * np.sum(P * K) - np.sum(H * QS) + const
     if not grad:
         return loss
-    dp = 0.5 * (np.einsum("ce,aceb,b->a", K, F, p) + np.einsum("a,ce,aceb->b", p, K, F)) - np.einsum("cj,acj->a", QS, G)
+    first = (F @ p).reshape(D, D * D) @ K.reshape(-1)  # sum_{c,e,b} F[a, c, e, b] K_ce p_b
+    second = np.tensordot(K, Fp, axes=([0, 1], [0, 1]))  # sum_{a,c,e} p_a K_ce F[a, c, e, b]
+    dp = 0.5 * (first + second) - np.tensordot(G, QS, axes=([1, 2], [0, 1]))
     dQ = 0.5 * (P + P.T) @ QS - H @ Sigma
     g_KQ = np.zeros_like(W_KQ)
     g_KQ[:, :d] = dQ
