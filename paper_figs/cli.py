@@ -104,6 +104,17 @@ def _run_figures(ns, out: Path, selected: list):
 
 def _cmd_figures(ns) -> int:
     selected = _selected_figures(ns)
+    if ns.list:
+        from paper_figs.registry import figure_checks_of, figure_claim
+
+        for paper_name in dict.fromkeys(p for p, _, _ in selected):
+            companions = figure_checks_of(paper_name)
+            print(f"{paper_name}:")
+            for key, name, fn in selected:
+                if key == paper_name:
+                    mark = "" if name in companions else "  [claim not asserted yet]"
+                    print(f"  {name:<24} {figure_claim(fn)}{mark}")
+        return 0
     with session(ns) as (out, _):
         written = _run_figures(ns, out, selected)
     for paper, name, paths, seconds, rows in written:
@@ -201,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "config (.json) under OUT/<paper>/.")
     common(p)
     p.add_argument("--figure", default=None, help="one figure name, e.g. fig2 (default: all of --paper)")
+    p.add_argument("--list", action="store_true",
+                   help="list the figures of --paper with their one-line claims, and draw nothing")
     p.set_defaults(run=_cmd_figures)
 
     p = sub.add_parser("reproduce", help="checks + figures + OUT/REPORT.md",

@@ -23,7 +23,7 @@ import numpy as np
 from theory.args import ArgumentError, seed as check_seed
 from validation import papers
 
-__all__ = ["check_figure", "check_run_args", "figure_checks_of", "figures_of", "resolve"]
+__all__ = ["check_figure", "check_run_args", "figure_checks_of", "figure_claim", "figures_of", "resolve"]
 
 
 def check_run_args(profile, seed, profiles) -> None:
@@ -36,6 +36,12 @@ def check_run_args(profile, seed, profiles) -> None:
 def figures_of(paper: str) -> dict:
     """The figure functions of one paper, by name."""
     return dict(importlib.import_module(papers.paper(paper).modules["figures"]).FIGURES)
+
+
+def figure_claim(fn) -> str:
+    """A figure's claim in one line: the first paragraph of its function's docstring."""
+    doc = (fn.__doc__ or "").strip()
+    return " ".join(doc.split("\n\n")[0].split()) if doc else "(no description)"
 
 
 def resolve(paper: str = "all", figure: str | None = None) -> list[tuple[str, str, object]]:

@@ -190,6 +190,24 @@ def test_progress_lines_reach_a_pipe_and_the_log_file(capsys, fake_paper, tmp_pa
     assert code == 0 and err == ""
 
 
+def test_figures_list_names_each_figure_with_its_claim_and_draws_nothing(capsys, fake_paper, tmp_path):
+    code, out, _ = run(capsys, "figures", "--list", "--out", str(tmp_path / "out"))
+    assert code == 0 and out.splitlines()[0] == "fake:" and "demo" in out
+    assert not (tmp_path / "out").exists() and TRAINED == []
+
+
+def test_figures_list_of_the_real_papers_names_every_registered_figure(capsys):
+    from paper_figs.registry import figures_of
+    from validation import papers
+
+    code, out, _ = run(capsys, "figures", "--list")
+    assert code == 0
+    for p in papers.PAPERS:
+        assert f"{p.key}:" in out
+        for name in figures_of(p.key):
+            assert f"  {name} " in out
+
+
 def test_a_second_figures_run_trains_nothing_and_fresh_retrains(capsys, fake_paper, tmp_path):
     """The run store persists across commands: the same figure, profile and seed reuses the stored
     run (the trainer is not called again); another seed is another config; --fresh retrains."""
