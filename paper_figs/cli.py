@@ -129,21 +129,24 @@ def _cmd_figures(ns) -> int:
 # ----------------------------------------------------------------------------- reproduce
 def _cmd_reproduce(ns) -> int:
     from paper_figs.report import write_report
+    from paper_figs.report_html import write_html_report
 
     started = time.perf_counter()
     selected = _selected_figures(ns)
-    with session(ns) as (out, _):
+    with session(ns) as (out, store):
         results = _run_checks(ns)
         written = _run_figures(ns, out, selected)
-        report = write_report(out, results, written, profile=ns.profile,
-                              wall_time=time.perf_counter() - started)
+        wall_time = time.perf_counter() - started
+        report = write_report(out, results, written, profile=ns.profile, wall_time=wall_time)
+        page = write_html_report(out, results, written, profile=ns.profile, wall_time=wall_time,
+                                 runs=dict(trained=store.trained, reused=store.reused))
     figure_rows = [r for *_, rows in written for r in rows]
     print(format_table(results + figure_rows))
     failed = sum(not r.passed for r in results + figure_rows)
     print(f"\n{len(results) + len(figure_rows) - failed} passed, {failed} failed "
           f"({len(figure_rows)} of them figure claims); "
           f"{sum(len(p) for _, _, p, *_ in written)} files for {len(written)} figures")
-    print(f"report: {report}")
+    print(f"report: {report} and {page}")
     return 0 if failed == 0 else 1
 
 
@@ -216,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list the figures of --paper with their one-line claims, and draw nothing")
     p.set_defaults(run=_cmd_figures)
 
-    p = sub.add_parser("reproduce", help="checks + figures + OUT/REPORT.md",
+    p = sub.add_parser("reproduce", help="checks + figures + OUT/REPORT.md and OUT/REPORT.html",
                        description="Run every check and regenerate every figure, then write OUT/REPORT.md "
+                       "and OUT/REPORT.html (the same in a page for a browser, with the check table filterable) "
                        "with the check table, the figures and the errata.")
     common(p)
     p.set_defaults(run=_cmd_reproduce)

@@ -177,6 +177,44 @@ def test_reproduce_writes_figures_and_a_report(capsys, fake_paper, tmp_path):
     assert not [p for p in tmp_path.rglob(".*") if p.is_file() and ".runs" not in p.parts]
 
 
+def test_reproduce_writes_an_html_report_with_every_row_and_existing_images(capsys, fake_paper, tmp_path):
+    from html.parser import HTMLParser
+
+    module, bad = fake_paper
+    module.CHECKS.append(bad)
+    code, _, _ = run(capsys, "reproduce", "--out", str(tmp_path), "--quiet")
+    assert code == 1  # the failing row
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.images, self.scripts_from, self.selects = [], [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "tr" and "data-paper" in attrs:
+                self.rows.append(attrs)
+            if tag == "img":
+                self.images.append(attrs["src"])
+            if tag in ("script", "link") and (attrs.get("src") or attrs.get("href")):
+                self.scripts_from.append(attrs)
+            if tag == "select":
+                self.selects.append(attrs["id"])
+
+    page = Page()
+    text = (tmp_path / "REPORT.html").read_text()
+    page.feed(text)
+    checks = [r for r in page.rows if "data-figure" not in r]
+    figure_claims = [r for r in page.rows if "data-figure" in r]
+    assert [r["data-outcome"] for r in checks] == ["pass", "pass", "fail"]
+    assert [r["data-source"] for r in checks] == ["unlabelled", "derived", "unlabelled"]
+    assert [r["data-figure"] for r in figure_claims] == ["demo"]
+    assert page.images and all((tmp_path / src).is_file() for src in page.images)
+    assert page.scripts_from == []  # self-contained: nothing loaded from elsewhere
+    assert page.selects == ["f-paper", "f-source", "f-outcome"]
+    assert "one plus one is two" in text and "a claim that fails" in text and "Errata" in text
+
+
 def test_progress_lines_reach_a_pipe_and_the_log_file(capsys, fake_paper, tmp_path):
     """With stderr not a terminal (a pipe, a file), each finished check group, training run and
     figure still prints one line, and the same lines land in OUT/icl-theory.log."""
