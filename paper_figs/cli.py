@@ -150,6 +150,18 @@ def _cmd_reproduce(ns) -> int:
     return 0 if failed == 0 else 1
 
 
+# ----------------------------------------------------------------------------- compare
+def _cmd_compare(ns) -> int:
+    from paper_figs.compare import compare_folders, format_differences
+
+    diffs = compare_folders(ns.a, ns.b)
+    if ns.json:
+        print(json.dumps([dict(d.__dict__, counts=d.counts) for d in diffs], indent=2))
+    else:
+        print(format_differences(diffs, ns.a, ns.b))
+    return 1 if any(d.counts for d in diffs) else 0
+
+
 # ----------------------------------------------------------------------------- parser
 def _seed_arg(text: str) -> int:
     try:
@@ -171,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{p.title} ({p.key})" for p in papers.PAPERS) + ".",
     )
     parser.add_argument("--version", action="version", version=f"icl-theory {package_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{derive,check,figures,reproduce}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{derive,check,figures,reproduce,compare}", parser_class=_Parser)
 
     p = sub.add_parser("derive", help="print an exact result of the theory modules",
                        description="Call a theory function with exact arguments and print its result. "
@@ -225,6 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "with the check table, the figures and the errata.")
     common(p)
     p.set_defaults(run=_cmd_reproduce)
+
+    p = sub.add_parser("compare", help="compare two result folders claim by claim",
+                       description="Compare two result folders (e.g. a rerun against reference/paper, a GPU run "
+                       "against a CPU run) claim by claim and figure by figure; print every measured value that "
+                       "differs by more than its claim's tolerance, every change of outcome and every claim found "
+                       "in one folder only. Exit 1 if there is any.")
+    p.add_argument("a", metavar="A", help="the first result folder (the reference)")
+    p.add_argument("b", metavar="B", help="the second result folder")
+    p.add_argument("--json", action="store_true", help="print the differences as JSON")
+    p.set_defaults(run=_cmd_compare)
     return parser
 
 

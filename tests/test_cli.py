@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from paper_figs.cli import main
@@ -213,6 +214,36 @@ def test_reproduce_writes_an_html_report_with_every_row_and_existing_images(caps
     assert page.scripts_from == []  # self-contained: nothing loaded from elsewhere
     assert page.selects == ["f-paper", "f-source", "f-outcome"]
     assert "one plus one is two" in text and "a claim that fails" in text and "Errata" in text
+
+
+def test_compare_reports_differences_beyond_the_claims_tolerances(capsys, fake_paper, tmp_path):
+    import shutil
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(capsys, "reproduce", "--out", str(a), "--quiet")[0] == 0
+    shutil.copytree(a, b)
+    code, out, _ = run(capsys, "compare", str(a), str(b))
+    assert code == 0 and out.strip().endswith(f"0 difference(s) beyond the claims' tolerances between {a} and {b}")
+    rows = json.loads((b / "checks.json").read_text())
+    rows[0]["measured"] += 0.5  # tolerance 0: beyond it
+    rows.append(dict(rows[1], claim="a claim only B has"))
+    (b / "checks.json").write_text(json.dumps(rows))
+    figure_rows = json.loads((b / "figure_checks.json").read_text())
+    figure_rows[0]["passed"] = False
+    (b / "figure_checks.json").write_text(json.dumps(figure_rows))
+    with np.load(b / "fake" / "demo.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["x"] = arrays["x"] * 2.0
+    np.savez(b / "fake" / "demo.npz", **arrays)
+    code, out, _ = run(capsys, "compare", str(a), str(b), "--json")
+    assert code == 1
+    kinds = {(d["kind"], d["where"], d["claim"]) for d in json.loads(out)}
+    assert kinds == {("beyond tolerance", "check", "one plus one is two"),
+                     ("only in B", "check", "a claim only B has"),
+                     ("outcome", "demo", "the demo line ends at 1"),
+                     ("arrays", "demo", "largest relative difference (x)")}
+    code, _, err = run(capsys, "compare", str(a), str(tmp_path / "missing"))
+    assert code == 2 and err.startswith("error:") and "missing" in err
 
 
 def test_progress_lines_reach_a_pipe_and_the_log_file(capsys, fake_paper, tmp_path):
