@@ -163,6 +163,16 @@ def _cmd_compare(ns) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _cluster_arg(text: str) -> str:
+    from validation.cluster import parse_cluster
+
+    try:
+        parse_cluster(text)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("cluster: ").removeprefix("cluster ")) from None
+    return text
+
+
 def _seed_arg(text: str) -> int:
     try:
         value = int(text)
@@ -210,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the run store: trained models by config (default OUT/.runs)")
         p.add_argument("--fresh", action="store_true",
                        help="retrain every run instead of reusing the store (the new results are stored)")
+        p.add_argument("--cluster", type=_cluster_arg, default="none", metavar="SPEC",
+                       help="where runs train: none (this process, default), local:N (N worker processes here) "
+                       "or a Dask scheduler address such as tcp://host:8786")
         p.add_argument("--seed", type=_seed_arg, default=0,
                        help="random seed of the checks' draws and the figures' runs (default 0)")
 

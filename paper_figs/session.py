@@ -3,7 +3,10 @@
 ``check``, ``figures`` and ``reproduce`` print one line per finished unit (check group, training run,
 figure: name, seconds, outcome) on standard error and into ``OUT/icl-theory.log``, also when the output
 is a file or a pipe; on a terminal a tqdm bar runs as well. ``--quiet`` silences the terminal, not the
-log. The run store of a command is ``OUT/.runs`` (or ``--store DIR``; ``--fresh`` retrains).
+log. The run store of a command is ``OUT/.runs`` (or ``--store DIR``; ``--fresh`` retrains). With
+``--cluster`` (``local:N`` or a scheduler address) the runs train on a Dask cluster: the command first
+submits every standard run of the selected papers (each paper's ``validation.runs.<key>.all_configs``)
+so that they train side by side, then draws its checks and figures from the store.
 """
 from __future__ import annotations
 
@@ -78,6 +81,43 @@ class _LineHandler(logging.Handler):
 
 
 @contextlib.contextmanager
+def _cluster(ns):
+    from validation.cluster import use_cluster
+
+    try:
+        manager = use_cluster(getattr(ns, "cluster", "none"))
+        client = manager.__enter__()
+    except ArgumentError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        yield client
+    except BaseException:
+        if not manager.__exit__(*sys.exc_info()):
+            raise
+    else:
+        manager.__exit__(None, None, None)
+
+
+def _prefetch(ns) -> None:
+    """Submit every standard run of the selected papers to the cluster at once (a command limited by
+    ``--figure`` or ``--claim`` submits only what it asks for, as it goes)."""
+    import importlib
+
+    from validation.store import run_many
+
+    if getattr(ns, "figure", None) or getattr(ns, "claim", None):
+        return
+    configs = []
+    for key in selected_papers(ns.paper):
+        module = importlib.import_module(papers.paper(key).modules["runs"])
+        if hasattr(module, "all_configs"):
+            configs += module.all_configs(ns.profile, seed=ns.seed)
+    if configs:
+        log.info("submitting %d standard run(s) of %s to the cluster", len(configs), ns.paper)
+        run_many(configs)
+
+
+@contextlib.contextmanager
 def session(ns):
     """The output folder, the log (stderr and OUT/icl-theory.log) and the run store of one command."""
     from paper_figs.artifacts import ensure_out_dir
@@ -98,8 +138,10 @@ def session(ns):
     for h in handlers:
         root.addHandler(h)
     try:
-        with use_store(store_dir, fresh=ns.fresh) as store:
+        with use_store(store_dir, fresh=ns.fresh) as store, _cluster(ns) as client:
             log.info("icl-theory %s (store %s)", " ".join(ns.argv), store_dir)
+            if client is not None:
+                _prefetch(ns)
             yield out, store
             log.info("runs: %d trained, %d reused from the store", store.trained, store.reused)
     finally:

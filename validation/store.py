@@ -41,7 +41,7 @@ from typing import Any, Callable
 from theory.args import ArgumentError, ArgumentKindError
 from validation.threads import limit_threads
 
-__all__ = ["RunConfig", "RunStore", "run", "run_many", "use_store", "current_store", "package_version"]
+__all__ = ["RunConfig", "RunStore", "RunFailed", "run", "run_many", "use_store", "current_store", "package_version"]
 
 log = logging.getLogger("icl_theory.runs")
 
@@ -104,16 +104,38 @@ class RunConfig:
         return self.function(**dict(self.kwargs))
 
 
+#: results computed elsewhere (a cluster worker) and handed to joblib to persist: ``_execute``
+#: returns them instead of training, so the store writes them through its usual atomic path
+_PRECOMPUTED: dict = {}
+_PRECOMPUTED_LOCK = threading.Lock()
+_MISSING = object()
+
+
 def _execute(config: RunConfig):
     # what joblib caches: a module-level function of the config alone
-    return config.execute()
+    with _PRECOMPUTED_LOCK:
+        result = _PRECOMPUTED.pop(config, _MISSING)
+    return config.execute() if result is _MISSING else result
+
+
+def _execute_timed(config: RunConfig):
+    """What a cluster worker runs: (result, seconds)."""
+    started = time.perf_counter()
+    result = config.execute()
+    return result, time.perf_counter() - started
+
+
+class RunFailed(RuntimeError):
+    """Training runs that raised on a cluster worker, each named with its error."""
 
 
 class RunStore:
     """Results by config, in memory and (when ``location`` is a folder) on disk.
 
     ``trained`` and ``reused`` count the configs this store ran and the results it returned
-    without training; ``fresh=True`` retrains each config once, whatever the folder holds.
+    without training; ``fresh=True`` retrains each config once, whatever the folder holds. When a
+    cluster is current (:func:`validation.cluster.use_cluster`), the runs to train go to its
+    workers and their results are stored here.
     """
 
     def __init__(self, location: str | Path | None = None, *, fresh: bool = False):
@@ -131,8 +153,9 @@ class RunStore:
             memory = joblib.Memory(self.location, verbose=0)
             self._cached = memory.cache(_execute)
 
-    def run(self, config: RunConfig):
-        """The result of ``config``: stored if it ran before, else trained now and stored."""
+    # ------------------------------------------------------------------ lookups and records
+    def _lookup(self, config: RunConfig):
+        """The stored result of ``config`` (counted as reused), or ``_MISSING``."""
         if not isinstance(config, RunConfig):
             raise ArgumentKindError(f"config must be a validation.store.RunConfig, got {type(config).__name__}")
         with self._lock:
@@ -140,37 +163,103 @@ class RunStore:
                 self.reused += 1
                 log.info("reused %s", config.name)
                 return self._results[config]
-        started = time.perf_counter()
-        reused = self._cached is not None and not self.fresh and self._cached.check_call_in_cache(config)
-        if reused:
-            result = self._cached(config)
-        else:
-            result = self._cached.call(config)[0] if self._cached is not None else _execute(config)
+        if self._cached is None or self.fresh or not self._cached.check_call_in_cache(config):
+            return _MISSING
+        result = self._cached(config)
         with self._lock:
-            if reused:
-                self.reused += 1
-            else:
-                self.trained += 1
+            self.reused += 1
             self._results[config] = result
-        if reused:
-            log.info("reused %s (from %s)", config.name, self.location)
-        else:
-            log.info("trained %s in %.1f s", config.name, time.perf_counter() - started)
+        log.info("reused %s (from %s)", config.name, self.location)
+        return result
+
+    def _persist(self, config: RunConfig, result=_MISSING):
+        """Train ``config`` (or take ``result``, computed elsewhere) and write it to disk if the
+        store has a folder."""
+        if self._cached is None:
+            return _execute(config) if result is _MISSING else result
+        if result is not _MISSING:
+            with _PRECOMPUTED_LOCK:
+                _PRECOMPUTED[config] = result
+        try:
+            return self._cached.call(config)[0]
+        finally:
+            with _PRECOMPUTED_LOCK:
+                _PRECOMPUTED.pop(config, None)
+
+    def _record(self, config: RunConfig, result, seconds: float, where: str = "") -> None:
+        with self._lock:
+            self.trained += 1
+            self._results[config] = result
+        log.info("trained %s in %.1f s%s", config.name, seconds, where)
+
+    # ------------------------------------------------------------------ running
+    def run(self, config: RunConfig):
+        """The result of ``config``: stored if it ran before, else trained now and stored."""
+        result = self._lookup(config)
+        if result is not _MISSING:
+            return result
+        if _client() is not None:
+            return self._train_on_cluster([config])[config]
+        started = time.perf_counter()
+        result = self._persist(config)
+        self._record(config, result, time.perf_counter() - started)
         return result
 
     def run_many(self, configs, *, workers: int = 1) -> list:
-        """The results of ``configs`` in order; the distinct ones not yet stored run on up to
-        ``workers`` threads side by side, each on one torch intra-op thread (torch releases the GIL
-        in its kernels)."""
+        """The results of ``configs`` in order. The distinct ones not yet stored train side by side:
+        on the current cluster's workers when there is one, else on up to ``workers`` threads here,
+        each on one torch intra-op thread (torch releases the GIL in its kernels)."""
         configs = list(configs)
-        distinct = list(dict.fromkeys(configs))
-        if workers > 1 and len(distinct) > 1:
+        results, missing = {}, []
+        for config in dict.fromkeys(configs):
+            result = self._lookup(config)
+            if result is _MISSING:
+                missing.append(config)
+            else:
+                results[config] = result
+        if missing and _client() is not None:
+            results.update(self._train_on_cluster(missing))
+        elif workers > 1 and len(missing) > 1:
             # one torch thread per worker, set before the pool starts (see validation.threads)
-            with limit_threads(1), ThreadPoolExecutor(min(workers, len(distinct)), thread_name_prefix="run") as pool:
-                results = dict(zip(distinct, pool.map(self.run, distinct)))
+            with limit_threads(1), ThreadPoolExecutor(min(workers, len(missing)), thread_name_prefix="run") as pool:
+                results.update(zip(missing, pool.map(self.run, missing)))
         else:
-            results = {c: self.run(c) for c in distinct}
+            results.update((c, self.run(c)) for c in missing)
         return [results[c] for c in configs]
+
+    def _train_on_cluster(self, configs: list) -> dict:
+        """Submit ``configs`` to the current cluster, store each result as it arrives; then raise
+        :class:`RunFailed` naming every run that failed. Ctrl-C cancels what is still pending (the
+        results already stored stay; nothing partial is written)."""
+        from dask.distributed import as_completed
+
+        client = _client()
+        futures = {client.submit(_execute_timed, c, key=f"run-{c.key}", pure=False): c for c in configs}
+        log.info("submitted %d run(s) to the cluster", len(futures))
+        results, failed = {}, []
+        try:
+            for future in as_completed(futures):
+                config = futures[future]
+                try:
+                    result, seconds = future.result()
+                except Exception as exc:  # noqa: BLE001 - reported by name below, with its error
+                    failed.append(f"{config.name}: {type(exc).__name__}: {exc}")
+                    log.info("FAILED %s: %s: %s", config.name, type(exc).__name__, exc)
+                    continue
+                results[config] = self._persist(config, result)
+                self._record(config, results[config], seconds, " on a cluster worker")
+        except KeyboardInterrupt:
+            client.cancel(list(futures))
+            raise
+        if failed:
+            raise RunFailed(f"{len(failed)} of {len(configs)} run(s) failed on the cluster:\n" + "\n".join(failed))
+        return results
+
+
+def _client():
+    from validation.cluster import current_client
+
+    return current_client()
 
 
 _CURRENT = [RunStore(None)]
