@@ -8,7 +8,8 @@ figures of a paper describe their runs as configs (each paper's ``validation.run
 module), so ``icl-theory reproduce`` trains each distinct config once, and a second
 ``icl-theory figures`` of the same figure reuses the stored runs.
 
-On disk the store is a ``joblib.Memory`` folder: joblib pickles each result and writes it through
+A run in progress keeps a checkpoint in ``<folder>/checkpoints/`` (:mod:`validation.checkpoint`), so
+a killed command resumes its long runs where they stopped. On disk the store is a ``joblib.Memory`` folder: joblib pickles each result and writes it through
 a temporary file and a rename, so a killed command leaves no broken entry, at most the run that
 was in progress is lost, and several processes may share one folder. ``use_store(None)`` (the
 library default) keeps results in this process only; the command line puts the store under its
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from theory.args import ArgumentError, ArgumentKindError
+from validation.checkpoint import checkpointing
 from validation.threads import limit_threads
 
 __all__ = ["RunConfig", "RunStore", "RunFailed", "run", "run_many", "use_store", "current_store", "package_version"]
@@ -118,10 +120,17 @@ def _execute(config: RunConfig):
     return config.execute() if result is _MISSING else result
 
 
-def _execute_timed(config: RunConfig):
-    """What a cluster worker runs: (result, seconds)."""
+def _execute_timed(config: RunConfig, checkpoint_path: str | None = None):
+    """What a cluster worker runs: (result, seconds), with the run's checkpoint file in the store's
+    folder when this worker can write there (a shared file system), else without one."""
+    if checkpoint_path is not None:
+        try:
+            Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            checkpoint_path = None
     started = time.perf_counter()
-    result = config.execute()
+    with checkpointing(checkpoint_path, name=config.name):
+        result = config.execute()
     return result, time.perf_counter() - started
 
 
@@ -180,11 +189,18 @@ class RunStore:
         if result is not _MISSING:
             with _PRECOMPUTED_LOCK:
                 _PRECOMPUTED[config] = result
-        try:
+            try:
+                return self._cached.call(config)[0]
+            finally:
+                with _PRECOMPUTED_LOCK:
+                    _PRECOMPUTED.pop(config, None)
+        # trained here: a long trainer saves its state to this file as it goes (validation.checkpoint)
+        with checkpointing(self.checkpoint_path(config), name=config.name):
             return self._cached.call(config)[0]
-        finally:
-            with _PRECOMPUTED_LOCK:
-                _PRECOMPUTED.pop(config, None)
+
+    def checkpoint_path(self, config: RunConfig) -> Path | None:
+        """Where a run of ``config`` keeps its checkpoint while it trains (``None`` without a folder)."""
+        return None if self.location is None else self.location / "checkpoints" / f"{config.key}.pt"
 
     def _record(self, config: RunConfig, result, seconds: float, where: str = "") -> None:
         with self._lock:
@@ -234,7 +250,8 @@ class RunStore:
         from dask.distributed import as_completed
 
         client = _client()
-        futures = {client.submit(_execute_timed, c, key=f"run-{c.key}", pure=False): c for c in configs}
+        futures = {client.submit(_execute_timed, c, None if self.location is None else str(self.checkpoint_path(c)),
+                                 key=f"run-{c.key}", pure=False): c for c in configs}
         log.info("submitted %d run(s) to the cluster", len(futures))
         results, failed = {}, []
         try:

@@ -1,0 +1,90 @@
+"""Checkpoints through the run store: a run killed mid-way resumes from its last checkpoint and ends
+with exactly the numbers of an uninterrupted run; the file goes once the result is stored."""
+import numpy as np
+import pytest
+import torch
+
+from validation.checkpoint import Checkpoint, checkpoint, checkpointing
+from validation.store import RunConfig, use_store
+
+KILL_AT = []  # the step at which the toy trainer below is "killed" (once), if any
+STARTS = []  # the step each call of the toy trainer started from
+
+
+def toy_trainer(*, steps: int, seed: int = 0) -> dict:
+    """SGD on a least-squares problem with fresh noisy batches: a trainer with a model, an
+    optimiser with momentum and a generator, checkpointed the way the real trainers are."""
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.05, momentum=0.9)
+    target = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    losses, start = [], 0
+    ckpt = checkpoint()
+    state = ckpt.load()
+    if state is not None:
+        with torch.no_grad():
+            w.copy_(state["w"])
+        opt.load_state_dict(state["opt"])
+        gen.set_state(state["gen"])
+        losses, start = list(state["losses"]), state["step"]
+    STARTS.append(start)
+    for t in range(start, steps):
+        if ckpt.due():
+            ckpt.save({"step": t, "w": w.detach().clone(), "opt": opt.state_dict(), "gen": gen.get_state(),
+                       "losses": losses})
+        if KILL_AT and t == KILL_AT[0]:
+            KILL_AT.clear()
+            raise KeyboardInterrupt  # as if the process were killed here
+        x = torch.randn(16, 3, generator=gen, dtype=torch.float64)
+        y = x @ target + 0.1 * torch.randn(16, generator=gen, dtype=torch.float64)
+        loss = ((x @ w - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return {"w": w.detach().numpy().copy(), "losses": np.array(losses)}
+
+
+@pytest.fixture
+def every_step(monkeypatch):
+    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "0")
+    KILL_AT.clear()
+    STARTS.clear()
+
+
+def test_a_killed_run_resumes_and_ends_with_the_uninterrupted_numbers(every_step, tmp_path):
+    config = RunConfig.of(toy_trainer, steps=40, seed=3)
+    whole = config.execute()
+    KILL_AT.append(25)
+    with use_store(tmp_path / "store") as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.run(config)
+        path = store.checkpoint_path(config)
+        assert path.is_file() and not list(path.parent.glob(".*"))  # saved atomically, no temporary left
+        resumed = store.run(config)
+    assert STARTS == [0, 0, 25]  # the uninterrupted run, the killed run, the resumed run
+    np.testing.assert_array_equal(resumed["w"], whole["w"])
+    np.testing.assert_array_equal(resumed["losses"], whole["losses"])
+    assert not path.exists()  # removed once the result is stored
+
+
+def test_no_store_folder_means_no_checkpoint(every_step):
+    ckpt = checkpoint()
+    assert ckpt.path is None and not ckpt.due() and ckpt.load() is None
+    ckpt.save({"step": 1})  # a no-op
+
+
+def test_the_interval_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "3600")
+    assert not Checkpoint(tmp_path / "c.pt").due()
+    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "soon")
+    with pytest.raises(ValueError, match="ICL_THEORY_CHECKPOINT_SECONDS"):
+        Checkpoint(tmp_path / "c.pt")
+
+
+def test_a_failed_run_keeps_its_checkpoint(every_step, tmp_path):
+    with pytest.raises(RuntimeError):
+        with checkpointing(tmp_path / "c.pt") as ckpt:
+            ckpt.save({"step": 3})
+            raise RuntimeError("boom")
+    assert (tmp_path / "c.pt").is_file()

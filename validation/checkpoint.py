@@ -1,0 +1,110 @@
+"""Checkpoints of long training runs, so that a killed run resumes where it stopped.
+
+The run store (:mod:`validation.store`) gives every run it trains a checkpoint file in its folder,
+``<store>/checkpoints/<config key>.pt``, and removes the file once the result is stored. A trainer
+loop asks for it with :func:`checkpoint` and, every ``interval`` seconds (default 300,
+``ICL_THEORY_CHECKPOINT_SECONDS`` to change it), saves everything its future depends on: the
+step, the model's and the optimiser's state, the generators' states and what it has logged so
+far. Restarted with the same config, the loop loads that state and goes on from the saved step,
+so the run ends with the same numbers as one that was never interrupted (the trainers' tests
+check this bit for bit). The file is written to a temporary name and renamed, so a kill during a
+save leaves the previous checkpoint intact. Outside a store with a folder (the library default)
+:func:`checkpoint` is a no-op that never saves.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+__all__ = ["Checkpoint", "checkpoint", "checkpointing", "DEFAULT_INTERVAL"]
+
+log = logging.getLogger("icl_theory.runs")
+
+#: seconds between two saves of a running trainer (``ICL_THEORY_CHECKPOINT_SECONDS`` overrides it)
+DEFAULT_INTERVAL = 300.0
+
+
+def _interval_from_env() -> float:
+    text = os.environ.get("ICL_THEORY_CHECKPOINT_SECONDS")
+    if text is None:
+        return DEFAULT_INTERVAL
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"ICL_THEORY_CHECKPOINT_SECONDS must be a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise ValueError(f"ICL_THEORY_CHECKPOINT_SECONDS must be >= 0, got {text!r}")
+    return value
+
+
+class Checkpoint:
+    """One run's checkpoint file (``path``; ``None``: never saves, loads nothing)."""
+
+    def __init__(self, path: str | Path | None = None, *, interval: float | None = None, name: str = ""):
+        self.path = None if path is None else Path(path)
+        self.interval = _interval_from_env() if interval is None else float(interval)
+        self.name = name
+        self._last = time.monotonic()
+
+    def load(self) -> dict | None:
+        """The saved state, or ``None`` when there is none."""
+        if self.path is None or not self.path.is_file():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        log.info("resuming %s from its checkpoint at step %s", self.name or self.path.stem, state.get("step", "?"))
+        return state
+
+    def due(self) -> bool:
+        """True when ``interval`` seconds have passed since the last save (never without a file)."""
+        return self.path is not None and time.monotonic() - self._last >= self.interval
+
+    def save(self, state: dict) -> None:
+        """Write ``state`` atomically (a temporary file, then a rename)."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(state, f)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        self._last = time.monotonic()
+        log.info("checkpoint of %s at step %s", self.name or self.path.stem, state.get("step", "?"))
+
+    def clear(self) -> None:
+        """Remove the file (the run finished and its result is stored)."""
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+_CURRENT: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar("icl_theory_checkpoint", default=None)
+
+
+def checkpoint() -> Checkpoint:
+    """The checkpoint of the run being trained in this thread (a no-op one outside the store)."""
+    return _CURRENT.get() or Checkpoint(None)
+
+
+@contextlib.contextmanager
+def checkpointing(path: str | Path | None, *, interval: float | None = None, name: str = ""):
+    """Give the enclosed training (in this thread) the checkpoint file ``path``; on success the file
+    is removed, on an exception it stays for the next attempt."""
+    ckpt = Checkpoint(path, interval=interval, name=name)
+    token = _CURRENT.set(ckpt)
+    try:
+        yield ckpt
+    finally:
+        _CURRENT.reset(token)
+    ckpt.clear()
