@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the run store: trained models by config (default OUT/.runs)")
         p.add_argument("--fresh", action="store_true",
                        help="retrain every run instead of reusing the store (the new results are stored)")
+        p.add_argument("--device", default="cpu",
+                       help="torch device of every trainer: cpu (default) or cuda[:i] where a GPU is available")
         p.add_argument("--cluster", type=_cluster_arg, default="none", metavar="SPEC",
                        help="where runs train: none (this process, default), local:N (N worker processes here) "
                        "or a Dask scheduler address such as tcp://host:8786")

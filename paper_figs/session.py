@@ -81,6 +81,21 @@ class _LineHandler(logging.Handler):
 
 
 @contextlib.contextmanager
+def _device(ns):
+    from validation.store import use_device
+
+    try:
+        manager = use_device(getattr(ns, "device", "cpu"))
+        manager.__enter__()
+    except ArgumentError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        yield
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
 def _cluster(ns):
     from validation.cluster import use_cluster
 
@@ -138,7 +153,7 @@ def session(ns):
     for h in handlers:
         root.addHandler(h)
     try:
-        with use_store(store_dir, fresh=ns.fresh) as store, _cluster(ns) as client:
+        with use_store(store_dir, fresh=ns.fresh) as store, _device(ns), _cluster(ns) as client:
             log.info("icl-theory %s (store %s)", " ".join(ns.argv), store_dir)
             if client is not None:
                 _prefetch(ns)

@@ -54,3 +54,31 @@ def test_run_many_on_two_workers_equals_one_worker(two_threads):
     for a, b in zip(parallel, serial):
         np.testing.assert_array_equal(a.losses, b.losses)
         np.testing.assert_array_equal(a.A2, b.A2)
+
+
+def test_use_device_reaches_the_configs_of_trainers_that_take_a_device():
+    from validation.store import current_device, use_device
+
+    def no_device(*, x):
+        return x
+
+    plain = RunConfig.of(train_disentangled, parents=(-1, 0), S=3)
+    with use_device("cpu"):
+        assert RunConfig.of(train_disentangled, parents=(-1, 0), S=3) == plain  # the CPU default changes nothing
+    with use_device("meta"):  # any device torch accepts; "meta" exists on every machine
+        assert current_device() == "meta"
+        moved = RunConfig.of(train_disentangled, parents=(-1, 0), S=3)
+        assert dict(moved.kwargs)["device"] == "meta" and moved.key != plain.key
+        assert "device" not in dict(RunConfig.of(no_device, x=1).kwargs)
+        explicit = RunConfig.of(train_disentangled, parents=(-1, 0), S=3, device="cpu")
+        assert dict(explicit.kwargs)["device"] == "cpu"  # an explicit device wins
+    assert current_device() == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: --device cuda is valid here")
+def test_device_cuda_without_a_gpu_is_one_error_line(capsys, tmp_path):
+    from paper_figs.cli import main
+
+    assert main(["check", "--paper", "zheng2024", "--device", "cuda", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: device") and "CUDA is not available" in err and len(err.strip().splitlines()) == 1

@@ -43,7 +43,8 @@ from theory.args import ArgumentError, ArgumentKindError
 from validation.checkpoint import checkpointing
 from validation.threads import limit_threads
 
-__all__ = ["RunConfig", "RunStore", "RunFailed", "run", "run_many", "use_store", "current_store", "package_version"]
+__all__ = ["RunConfig", "RunStore", "RunFailed", "run", "run_many", "use_store", "current_store", "use_device",
+           "current_device", "package_version"]
 
 log = logging.getLogger("icl_theory.runs")
 
@@ -83,7 +84,11 @@ class RunConfig:
 
     @classmethod
     def of(cls, trainer: Callable, **kwargs) -> "RunConfig":
-        """The config of ``trainer(**kwargs)``."""
+        """The config of ``trainer(**kwargs)``; inside :func:`use_device` with a device other than
+        the CPU, a trainer that takes ``device`` gets it (so a GPU run is a config of its own)."""
+        device = current_device()
+        if device != "cpu" and "device" not in kwargs and _takes_device(trainer):
+            kwargs["device"] = device
         return cls(f"{trainer.__module__}.{trainer.__qualname__}", tuple(sorted(kwargs.items())))
 
     @property
@@ -280,6 +285,35 @@ def _client():
 
 
 _CURRENT = [RunStore(None)]
+_DEVICES = ["cpu"]
+
+
+def _takes_device(trainer: Callable) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(trainer).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "device" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def current_device() -> str:
+    """The device that :meth:`RunConfig.of` gives trainers (``"cpu"`` unless :func:`use_device`)."""
+    return _DEVICES[-1]
+
+
+@contextlib.contextmanager
+def use_device(device="cpu"):
+    """Train the runs configured inside the block on ``device`` (anything ``torch.device`` accepts;
+    CUDA only where it is available). The CPU default leaves every config as it is."""
+    from validation.args import device as check_device
+
+    _DEVICES.append(str(check_device(device)))
+    try:
+        yield _DEVICES[-1]
+    finally:
+        _DEVICES.pop()
 
 
 def current_store() -> RunStore:
