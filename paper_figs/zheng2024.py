@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import math
 import time
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
 from numerics.mesa import c_star, integrate_flow, manifold_gd, position_error_curve
 from paper_figs.artifacts import save_figure
@@ -28,7 +26,7 @@ from validation.mesa import TABLE1, table1_step
 from validation.runs import zheng2024 as runs
 
 __all__ = ["FIGURES", "FIGURE_CHECKS", "fig1", "fig1_appendix", "fig5_random_init", "fig7_full_one",
-           "fixed_point_vs_T", "start_curvature"]
+           "fixed_point_vs_T", "start_curvature", "diagonal_hessian"]
 
 PAPER = "zheng2024"
 D, T_LEN, INITS = runs.D, runs.T_PAPER, runs.INITS
@@ -72,20 +70,31 @@ def _sparse_law(c):
     return f"sparse_axis({c:g})"
 
 
-@lru_cache(maxsize=8)
-def _diagonal_hessian(law: str, T: int):
-    a, b = sp.symbols(f"a1:{D + 1}"), sp.symbols(f"b1:{D + 1}")
-    params = list(a) + list(b)
-    loss = tm.diagonal_loss(list(a), list(b), D, T, law)
-    return sp.lambdify(params, sp.hessian(loss, params), "numpy")
+def diagonal_hessian(law: str, a, b, T: int = T_LEN) -> np.ndarray:
+    """Population Hessian of the diagonal-manifold loss at A = diag(a), B = diag(b) (derived; notes 3.2).
+
+    For exchangeable x_1, L = 1/2 sum_j [S (m2 - 2 k1 a_j b_j + k2 a_j^2 b_j^2) + H k3 b_j^2 sum_{k != j} a_k^2]
+    (``theory.mesa.diagonal_loss``), so with u = S k1, v = S k2, w = H k3 and the parameters ordered
+    (a_1..a_d, b_1..b_d): d2L/da_i^2 = v b_i^2 + w sum_{j != i} b_j^2, d2L/db_i^2 = v a_i^2 + w sum_{k != i} a_k^2,
+    d2L/da_i db_i = 2 v a_i b_i - u, d2L/da_i db_k = 2 w a_i b_k (i != k), the rest 0.  A test compares it
+    with sympy's Hessian of ``theory.mesa.diagonal_loss``.
+    """
+    k = tm.loss_coefficients(D, T, law)
+    u, v, w = float(k["S"] * k["k1"]), float(k["S"] * k["k2"]), float(k["H"] * k["k3"])
+    a, b = np.broadcast_to(np.asarray(a, float), (D,)), np.broadcast_to(np.asarray(b, float), (D,))
+    a2, b2 = a**2, b**2
+    haa = np.diag(v * b2 + w * (b2.sum() - b2))
+    hbb = np.diag(v * a2 + w * (a2.sum() - a2))
+    hab = 2 * w * np.outer(a, b)
+    np.fill_diagonal(hab, 2 * v * a * b - u)
+    return np.block([[haa, hab], [hab.T, hbb]])
 
 
 def start_curvature(law: str, a0: float, b0: float, lr: float, T: int = T_LEN) -> float:
     """lr x the largest eigenvalue of the population Hessian of the diagonal-manifold loss at (a0 I, b0 I)
     (derived; > 2: no local stability argument covers the first step, e.g. 2.34 for Table 1's
     sigma = 2, (2, 2), lr = 2e-6; tests/test_zheng2024_theory.py::test_table1_sigma2_step_overshoots_then_converges)."""
-    x = [a0] * D + [b0] * D
-    return float(lr * np.linalg.eigvalsh(np.array(_diagonal_hessian(law, T)(*x), dtype=float)).max())
+    return float(lr * np.linalg.eigvalsh(diagonal_hessian(law, a0, b0, T)).max())
 
 
 def _save_run(arrays, prefix, r, flow):

@@ -50,3 +50,20 @@ def test_quick_figure_claim_holds_from_its_arrays(quick_figures, name):
     failed = [f"{r.claim}: theory {r.theory:.6g}, measured {r.measured:.6g}, tol {r.tolerance:.3g} ({r.detail})"
               for r in rows if not r.passed]
     assert not failed, "\n".join(failed)
+
+
+def test_diagonal_hessian_is_sympys_hessian_of_the_diagonal_loss():
+    """The closed-form Hessian behind the Fig 1 stability note equals sympy's Hessian of
+    ``theory.mesa.diagonal_loss`` at a random diagonal point (Gaussian sigma = 2, d = 5, T = 12), and gives
+    lr x lambda_max = 2.34 at Table 1's sigma = 2, (2, 2), lr = 2e-6 (T = 100)."""
+    import numpy as np
+    import sympy as sp
+
+    from theory.mesa import diagonal_loss
+
+    a, b = sp.symbols("a1:6"), sp.symbols("b1:6")
+    x = np.random.default_rng(0).normal(size=10)
+    loss = diagonal_loss(list(a), list(b), 5, 12, "gaussian(2)")
+    exact = np.array(sp.hessian(loss, list(a) + list(b)).subs(dict(zip(list(a) + list(b), x))), dtype=float)
+    assert np.allclose(figs.diagonal_hessian("gaussian(2)", x[:5], x[5:], 12), exact, rtol=1e-12, atol=1e-9)
+    assert figs.start_curvature("gaussian(2)", 2.0, 2.0, 2e-6) == pytest.approx(2.3438, abs=1e-4)
