@@ -216,7 +216,8 @@ def fig5_random_init(*, profile="quick", out="results", seed=0):
     *results, diag = runs.figure_runs(cfg, runs.random_init_configs(cfg))
     if isinstance(diag, runs.Diverged):
         raise ValueError(diag.message)
-    arrays.update(diag_test_mse=np.array([diag.test_mse[-1], diag.test_mse_se]), diag_ab=diag.ab)
+    arrays.update(diag_test_mse=np.array([diag.test_mse[-1], diag.test_mse_se]), diag_ab=diag.ab,
+                  diag_cemp=np.array([diag.c_empirical, diag.c_empirical_se]))
     with figure_style() as plt:
         ncol = len(cfg["sigma_w"])
         fig, axes = plt.subplots(3, ncol, figsize=(4.2 * ncol, 10), squeeze=False)
@@ -350,10 +351,9 @@ def _ab_rows(arrays, config, figure):
             sens, sd_f = arrays[f"{prefix}_rate_spread"]
             out.append(compare(PAPER, f"{figure}: {family} ({a0}, {b0}): final ab = flow c(tau) (Example 4.1, "
                                       f"reconstructed) within 5 sd of the per-coordinate rates", flow, ab,
-                               5 * sens * sd_f + 1e-3 * flow, source="reconstructed",
+                               5 * sens * sd_f, source="reconstructed",
                                detail=f"kappa3 = 0: no finite-sample bias in the fixed point; coordinate j runs at "
-                                      f"lr f_j, sd(f_j) = {sd_f:.3g}, d ab/d log lr = {sens:.3g}; + 1e-3 relative "
-                                      f"for complex64 training"))
+                                      f"lr f_j, sd(f_j) = {sd_f:.3g}, d ab/d log lr = {sens:.3g}"))
     for key in sorted(k for k in arrays if k.startswith("diverged_")):
         law, a0, b0 = key[len("diverged_"):].rsplit("_", 2)
         family = law.replace("gaussian(", "gauss").replace("sparse_axis(", "sparse").rstrip(")")
@@ -386,11 +386,17 @@ def check_fig5(arrays, config):
         diag = float(np.abs(np.diag(A) * np.diag(B)).mean())
         off = ~np.eye(d, dtype=bool)
         offd = float(np.abs(A[off] * B.T[off]).mean())
-        out.append(exceeds(PAPER, f"fig5: sigma_w = {sw:g}: red blocks diagonal (mean |A_jj B_jj| above 5 x mean "
-                                  f"|A_jk B_kj|, j != k)", 5 * offd, diag, 0.0, source="paper",
+        out.append(exceeds(PAPER, f"fig5: sigma_w = {sw:g}: red blocks diagonal ('strong' read as: mean |A_jj B_jj| "
+                                  f"above 5 x mean |A_jk B_kj|, j != k)", 5 * offd, diag, 0.0, source="paper",
                            detail=f"caption: 'the same strong diagonal structure'; population gradients of the "
                                   f"off-diagonals vanish (Assumption 4.1), so they only decay from their random start; "
                                   f"diag {diag:.3g}, off {offd:.3g} ({prod.shape})"))
+        c_se = float(arrays["diag_cemp"][1])
+        out.append(compare(PAPER, f"fig5: sigma_w = {sw:g}: mean diagonal product ab = the diagonal start's within "
+                                  f"5 SE", float(arrays["diag_ab"][-1]), float(arrays[f"ab_{sw:g}"][-1]), 5 * c_se,
+                           source="paper",
+                           detail=f"same data and epochs; SE {c_se:.2g} = delta-method SE of the finite-sample fixed "
+                                  f"point, the scale on which two starts' end points may differ"))
         mse, se = float(arrays[f"test_mse_{sw:g}"][-1]), float(arrays[f"test_mse_se_{sw:g}"])
         tol = 5 * math.hypot(se, ref_se)
         out.append(compare(PAPER, f"fig5: sigma_w = {sw:g}: last-position test MSE = the diagonal start's within 5 SE",
