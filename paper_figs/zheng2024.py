@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from numerics.mesa import c_star, integrate_flow, manifold_gd, position_error_curve
+from numerics.seeds import child_rng
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
 from theory import mesa as tm
@@ -30,6 +31,7 @@ __all__ = ["FIGURES", "FIGURE_CHECKS", "fig1", "fig1_appendix", "fig5_random_ini
 
 PAPER = "zheng2024"
 D, T_LEN, INITS = runs.D, runs.T_PAPER, runs.INITS
+RATE_KEY = 7  #: child_rng(seed, RATE_KEY): the Monte Carlo over the per-coordinate counts of a sparse run
 PAPER_LINE = dict(color="black", linestyle=":", linewidth=1.1, zorder=5)  # the paper's T -> oo line
 
 
@@ -153,12 +155,22 @@ def _sparse_panels(axes, cfg, c, inits, arrays, results):
         arrays[f"sparse{c:g}_mse_{a0:g}_{b0:g}"] = r.test_mse
         arrays[f"sparse{c:g}_flow_{a0:g}_{b0:g}"] = flow
         _save_run(arrays, f"sparse{c:g}_{a0:g}_{b0:g}", r, flow)
-        # d ab / d log lr at the last epoch (manifold recursion): each coordinate runs at lr f_j with
-        # f_j = d n_j / m, sd sqrt((d-1)/m), so the final ab moves by sens x that sd
-        eps = 1e-3
-        hi, lo = (manifold_gd(a0, b0, D, r.T, law, r.lr * (1 + s), r.epochs) for s in (eps, -eps))
-        sens = abs(hi[0][-1] * hi[1][-1] - lo[0][-1] * lo[1][-1]) / (2 * eps)
-        arrays[f"sparse{c:g}_{a0:g}_{b0:g}_rate_spread"] = np.array([sens, math.sqrt((D - 1) / r.m)])
+        # each coordinate j runs the manifold recursion at lr f_j, f_j = d n_j / m with (n_j) ~ Multinomial(m, 1/d)
+        # (the sequences whose active axis is j), so the final ab = mean_j c_K(f_j): its law, by Monte Carlo over
+        # the counts with c_K(f) interpolated on a grid of rates (the range at m = 150 is too wide to linearise)
+        fs = np.linspace(0.0, 3.0, 121)
+        ends = np.full(fs.shape, np.nan)
+        for i, f in enumerate(fs[1:], 1):
+            try:
+                a, b = manifold_gd(a0, b0, D, r.T, law, r.lr * f, r.epochs)
+                ends[i] = a[-1] * b[-1]
+            except ValueError:  # this rate diverges; a draw that needs it counts as nan
+                pass
+        ends[0] = a0 * b0
+        counts = child_rng(r.seed, RATE_KEY).multinomial(r.m, np.full(D, 1.0 / D), size=4000)
+        samples = np.interp(D * counts / r.m, fs, ends, right=np.nan).mean(axis=1)
+        arrays[f"sparse{c:g}_{a0:g}_{b0:g}_rate_law"] = np.array([np.nanmean(samples), np.nanstd(samples),
+                                                                  np.isnan(samples).mean()])
     axes[0].axhline(1 / c**2, **THEORY, label=f"theory 1/c^2 = {1 / c**2:g} (flow dashed)")
     axes[0].set(title=f"sparse x1 (Example 4.1), c = {c:g}: ab", xlabel="epoch", ylabel="ab")
     axes[1].set(title="test MSE at the last position (theory -> 0)", xlabel="epoch", ylabel="|y_hat - x|^2")
@@ -348,12 +360,17 @@ def _ab_rows(arrays, config, figure):
                                detail=f"SE {se:.2g} (delta method, m = {config['m']}) scaled by c(tau)/c*; "
                                       f"finite-sample fixed point {c_emp:.4f}, c* {cstar:.4f}"))
         else:
-            sens, sd_f = arrays[f"{prefix}_rate_spread"]
+            mean, sd, diverged = arrays[f"{prefix}_rate_law"]
+            nonred = float(arrays[prefix + "_offred"][-1])
             out.append(compare(PAPER, f"{figure}: {family} ({a0}, {b0}): final ab = flow c(tau) (Example 4.1, "
-                                      f"reconstructed) within 5 sd of the per-coordinate rates", flow, ab,
-                               5 * sens * sd_f, source="reconstructed",
-                               detail=f"kappa3 = 0: no finite-sample bias in the fixed point; coordinate j runs at "
-                                      f"lr f_j, sd(f_j) = {sd_f:.3g}, d ab/d log lr = {sens:.3g}"))
+                                      f"reconstructed) averaged over the per-coordinate rates, within 5 SD",
+                               mean, ab, 5 * sd + nonred * mean, source="reconstructed",
+                               detail=f"kappa3 = 0: no finite-sample bias in the fixed point; coordinate j runs the "
+                                      f"recursion at lr d n_j/m, (n_j) multinomial: mean {mean:.4g}, SD {sd:.2g} of "
+                                      f"mean_j c_K (flow {flow:.4g}; {diverged:.1%} of draws diverge); + |non-red| x ab "
+                                      f"= {nonred * mean:.2g}: on m sequences the phase-degree orthogonality holds only "
+                                      f"to O(m^-1/2), so this run's non-red blocks (norm {nonred:.2g}) pull ab at first "
+                                      f"order (relative pull 0.2-0.3 x |non-red| seen at seed 1)"))
     for key in sorted(k for k in arrays if k.startswith("diverged_")):
         law, a0, b0 = key[len("diverged_"):].rsplit("_", 2)
         family = law.replace("gaussian(", "gauss").replace("sparse_axis(", "sparse").rstrip(")")
