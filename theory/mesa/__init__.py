@@ -1,7 +1,8 @@
 """Zheng et al. 2024, "On Mesa-Optimization in Autoregressively Trained Transformers" (sympy only).
 
 Setting: x_{t+1} = W x_t, W = diag(e^{i theta_j}), theta_j ~ U[0, 2 pi); real x_1 ~ law;
-tokens (0, x_t, x_{t-1}); loss sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2; red blocks
+tokens (0, x_t, x_{t-1}) (the paper's form as reconstructed, [uncertain]; the code's (x_t, x_{t-1})
+is equivalent); loss sum_{t=2}^{T-1} 1/2 |y_hat_t - x_{t+1}|^2; red blocks
 W^KQ_32 = A, W^PV_12 = B, and on the scalar manifold A = aI, B = bI, c = ab.
 The trained model is the mesa-optimizer y_hat_t = W_hat_t x_t with
 W_hat_t = (c/(t-1)) sum_{i<t} x_{i+1} x_i^H, one GD step from 0 on the in-context OLS loss.
@@ -12,6 +13,9 @@ m2 = E x_j^2, k1 = E x_j^4, k2 = E x_j^6, k3 = E x_j^2 x_k^4, Acal = S k2 + (d-1
 Modules, by idea:
 
 * :mod:`theory.mesa.moments`: the moments of x_1 and Assumptions 4.1 / 4.2;
+Only the abstract, captions and the authors' code were available: Assumptions 4.1/4.2, Theorems
+4.1/4.2 and Proposition 4.1 are reconstructed (names the paper's, exact forms derived here).
+
 * :mod:`theory.mesa.flow`: Theorem 4.1, the reduced and diagonal losses, the fixed point c*, the flows;
 * :mod:`theory.mesa.capability`: Theorem 4.2, Proposition 4.1, Example 4.1 (errors of the mesa-optimizer);
 * :mod:`theory.mesa.full_one`: beyond Assumption 4.1 (off-diagonal gradients, the full-one start);

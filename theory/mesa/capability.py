@@ -19,7 +19,8 @@ __all__ = ["position_error", "prediction_ratio", "asymptotic_relative_error", "r
 
 
 def position_error(t, c, d, law) -> sp.Expr:
-    """E |y_hat_t - x_{t+1}|^2 at position t for the mesa-optimizer with constant c (Theorem 4.2).
+    """E |y_hat_t - x_{t+1}|^2 at position t for the mesa-optimizer with constant c (Theorem 4.2, reconstructed: derived
+    here, the paper's statement was not available).
 
     e(t) = d [m2 - 2 c k1 + c^2 k2] + c^2 d (d - 1) k3 / (t - 1),
     where t >= 2 is the number of tokens seen (t = oo gives the limit).  Orthogonality of
@@ -58,7 +59,7 @@ def prediction_ratio(c, d, law) -> sp.Expr:
 
 
 def asymptotic_relative_error(d, T, law) -> sp.Expr:
-    """lim_{t -> oo} E|y_hat_t - x_{t+1}|^2 / E|x_{t+1}|^2 for c = c*(T) (Proposition 4.1).
+    """lim_{t -> oo} E|y_hat_t - x_{t+1}|^2 / E|x_{t+1}|^2 for c = c*(T) (Proposition 4.1, reconstructed).
 
     (m2 - 2 c* k1 + c*^2 k2) / m2 with c* = :func:`fixed_point` at training length T
     (T = oo: c* = k1/k2, giving 1 - k1^2/(m2 k2)).  Gaussian x_1:
@@ -78,11 +79,11 @@ def asymptotic_relative_error(d, T, law) -> sp.Expr:
 
 
 def recovers_distribution(law, d) -> bool:
-    """Whether the converged mesa-optimizer's last-position error tends to 0 as T -> oo (Theorem 4.2).
+    """Whether the converged mesa-optimizer's last-position error tends to 0 as T -> oo (Theorem 4.2, reconstructed).
 
     The error at the last position t = T - 1 with c = c*(T) is
     d [m2 - 2 c* k1 + c*^2 k2] + c*^2 d (d-1) k3/(T-2) -> d (m2 - k1^2/k2), which is 0 iff
-    k1^2 = m2 k2 (Assumption 4.2, limit form): x_{1j}^2 takes one non-zero value.
+    k1^2 = m2 k2 (Assumption 4.2 as reconstructed, limit form): x_{1j}^2 takes one non-zero value.
     True for SparseAxis (Example 4.1) and Rademacher (|x_j| constant; c* -> 1/scale^2), and
     for Sphere only at d = 1; False for Gaussian (Proposition 4.1), Uniform, Sphere (d >= 2).
     Exact recovery at finite T additionally needs k3 = 0 (only SparseAxis):

@@ -1,4 +1,5 @@
-"""Zheng et al. 2024, Theorem 4.1: reduced loss, fixed point and gradient flow (sympy only).
+"""Zheng et al. 2024, Theorem 4.1 (reconstructed: its name is the paper's, its finite-T form our
+derivation checked against the authors' code): reduced loss, fixed point and gradient flow (sympy only).
 
 Setting: x_{t+1} = W x_t with W = diag(e^{i theta_j}), theta_j ~ U[0, 2 pi); real x_1 from a
 law; prediction y_hat_t = (1/(t-1)) B [sum_{i<t} x_{i+1} x_i^H] A x_t with the red blocks
@@ -151,7 +152,7 @@ def diagonal_loss(a, b, d, T, law) -> sp.Expr:
 
 
 def fixed_point(d, T, law, masked: bool = False) -> sp.Expr:
-    """c* = a~ b~, the limit of gradient flow from a diagonal start (Theorem 4.1).
+    """c* = a~ b~, the limit of gradient flow from a diagonal start (Theorem 4.1, reconstructed).
 
     c* = S k1 / (S k2 + (d - 1) H_{T-2} k3),  S = T - 2,
     the minimiser of :func:`reduced_loss`; ``T = oo`` gives the limit k1/k2.  The law must
@@ -273,7 +274,7 @@ def conserved_quantity(a, b) -> sp.Expr:
     """sum a_k^2 - sum b_j^2, conserved by gradient flow (a^2 - b^2 on the scalar manifold).
 
     The prediction is bilinear in (W^PV, W^KQ), so L(s W^PV, W^KQ/s) = L and
-    |W^KQ|_F^2 - |W^PV|_F^2 is conserved by the flow (Theorem 4.1: a~^2 - b~^2 = a0^2 - b0^2).
+    |W^KQ|_F^2 - |W^PV|_F^2 is conserved by the flow (Theorem 4.1 as reconstructed: a~^2 - b~^2 = a0^2 - b0^2).
     Accepts scalars, sequences or matrices (real entries).
 
     Examples
@@ -289,7 +290,7 @@ def conserved_quantity(a, b) -> sp.Expr:
 
 
 def balanced_flow(tau, c0, d, T, law, masked: bool = False) -> sp.Expr:
-    """c(tau) under gradient flow from the balanced start a0 = b0 = sqrt(c0) (Theorem 4.1).
+    """c(tau) under gradient flow from the balanced start a0 = b0 = sqrt(c0) (derived; Theorem 4.1, reconstructed).
 
     With a = b the flow dc/dtau = 2 c (S k1 - Acal c) is logistic:
     c(tau) = c* / (1 + (c*/c0 - 1) exp(-2 S k1 tau)),  c* = S k1 / Acal.

@@ -101,7 +101,7 @@ def odd_moment_violations(law, d) -> list:
 
 
 def satisfies_assumption_41(law, d) -> bool:
-    """Assumption 4.1 of Zheng et al. (2024) as a predicate on the moments of x_1.
+    """Assumption 4.1 of Zheng et al. (2024), reconstructed, as a predicate on the moments of x_1.
 
     The condition (reconstructed in the notes, Section 3.3): every moment
     E[ prod_k x_k^{p_k} ] of total order sum p_k <= 6 in which some coordinate appears
@@ -146,7 +146,7 @@ def require_assumption_41(law, d, where: str) -> Law:
 
 
 def satisfies_assumption_42(law, d, exact: bool = False) -> bool:
-    """Assumption 4.2 of Zheng et al. (2024): the moment condition for recovery.
+    """Assumption 4.2 of Zheng et al. (2024), reconstructed: the moment condition for recovery.
 
     With c the trained product a~b~, the error at position t is (notes Section 3.6)
     e(t) = d [m2 - 2 c k1 + c^2 k2] + c^2 d (d-1) k3 / (t-1), and by Cauchy-Schwarz

@@ -20,6 +20,7 @@ import torch
 
 from numerics.laws import law_scale
 from numerics.mesa import sample_starts, x1_quadrature
+from numerics.seeds import child_rng, child_seed
 from theory.args import integer
 from theory.laws import Law, Sphere, as_law
 from validation.args import device as check_device
@@ -30,14 +31,18 @@ from validation.mesa.readouts import scalar_manifold_fit
 __all__ = ["MesaDataset", "dataset", "grid_data", "last_position_statistics", "streams"]
 
 
+# The random streams of one ``seed`` (the project's one rule, numerics.seeds), one key per purpose:
+TRAIN_KEY, TEST_KEY, INIT_KEY = 1, 2, 3
+
+
 def streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, int]:
     """The three random streams of a run with ``seed``: training set, test set, initialisation.
 
-    ``SeedSequence(seed).spawn(3)``: generators for the training and the test draws, and an integer
-    seed for the ``torch.Generator`` of the Gaussian initialisation.
+    ``child_rng(seed, TRAIN_KEY)`` and ``child_rng(seed, TEST_KEY)`` for the training and the test
+    draws, and ``child_seed(seed, INIT_KEY)`` for the ``torch.Generator`` of the Gaussian
+    initialisation (:mod:`numerics.seeds`).
     """
-    train_ss, test_ss, init_ss = np.random.SeedSequence(seed).spawn(3)
-    return np.random.default_rng(train_ss), np.random.default_rng(test_ss), int(init_ss.generate_state(1)[0])
+    return child_rng(seed, TRAIN_KEY), child_rng(seed, TEST_KEY), child_seed(seed, INIT_KEY)
 
 
 def grid_data(d: int, T: int, law, n_grid: int, device="cpu") -> ARData:

@@ -136,7 +136,7 @@ def red_block_masks(d: int, device="cpu") -> tuple[torch.Tensor, ...]:
 
 
 def paper_layout(P, Q):
-    """The paper's 3d x 3d W^KQ and W^PV (tokens (0, x_t, x_{t-1})) from the code's P, Q.
+    """The paper's 3d x 3d W^KQ and W^PV (tokens (0, x_t, x_{t-1}), the paper's form as reconstructed, [uncertain]) from the code's P, Q.
 
     W^KQ[d:, d:] = Q (key/query blocks 2, 3) and W^PV[:d, d:] = P (output slot = block 1);
     every other block is zero (it never reaches the prediction).  So W^KQ_32 = Q[d:, :d] = A

@@ -88,7 +88,7 @@ class MesaResult:
         (the code's "Ratio of pred/true at T_te" without its 1e-5 offset; theory c* m2)
     offred_norm : Frobenius norm of every non-red block (P[:, d:], Q[:d, :], Q[d:, d:])
     offdiag_norm : Frobenius norm of the off-diagonal entries of the red blocks
-    W_KQ, W_PV : final (3d, 3d) complex weights in the paper's layout (tokens (0, x_t, x_{t-1}));
+    W_KQ, W_PV : final (3d, 3d) complex weights in the paper's layout as reconstructed (tokens (0, x_t, x_{t-1}), [uncertain]);
         W_KQ[2d:, d:2d] = A, W_PV[:d, d:2d] = B.  P, Q: the same in the code's layout.
     test_mse_se, ratio_se : standard errors of the final test_mse and ratio over the test sample
     c_empirical : minimiser of the training loss on the scalar manifold A = aI, B = bI
