@@ -167,6 +167,11 @@ class RunStore:
             memory = joblib.Memory(self.location, verbose=0)
             self._cached = memory.cache(_execute)
 
+    def configs(self) -> list[RunConfig]:
+        """The configs this store has returned results for (trained or reused), in order."""
+        with self._lock:
+            return list(self._results)
+
     # ------------------------------------------------------------------ lookups and records
     def _lookup(self, config: RunConfig):
         """The stored result of ``config`` (counted as reused), or ``_MISSING``."""

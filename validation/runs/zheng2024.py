@@ -34,7 +34,7 @@ from validation.store import RunConfig, run, run_many
 
 __all__ = ["D", "T_PAPER", "INITS", "FIGURE_PROFILES", "CHECK_RUNS", "grid_settings", "check_settings", "check_config", "check_run",
            "figure_settings", "figure_config", "ab_configs", "random_init_configs", "full_one_configs",
-           "sweep_configs", "grid_configs", "figure_runs", "train_figure_run", "Diverged"]
+           "sweep_configs", "grid_configs", "figure_runs", "train_figure_run", "Diverged", "all_configs"]
 
 D, T_PAPER = 5, 100  # the paper's dimension and sequence length
 INITS = ((0.1, 0.1), (0.5, 1.5), (2.0, 2.0))  # the diagonal starts (a0, b0) of Figure 1
@@ -208,3 +208,16 @@ def figure_runs(settings: dict, configs) -> list:
     """The results of ``configs`` in order (MesaResult or :class:`Diverged`), the missing ones trained
     ``settings["workers"]`` at a time (:func:`validation.store.run_many`)."""
     return run_many(configs, workers=settings["workers"])
+
+
+def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
+    """Every standard run of the paper at ``profile``: the check runs and the runs of each figure
+    (what ``--cluster`` submits first, so they train side by side)."""
+    checks = [check_config(profile, name, 0 if "phase_grid" in settings else seed)
+              for name, settings in CHECK_RUNS[check_profile(profile)].items()]
+    cfg = figure_settings(profile, seed)
+    fig1 = ab_configs(cfg, "gaussian(2)", INITS) + ab_configs(cfg, "sparse_axis(1)", INITS)
+    appendix = [c for scale in (0.5, 1.0, 2.0) for law in (f"gaussian({scale:g})", f"sparse_axis({scale:g})")
+                for c in ab_configs(cfg, law, cfg["appendix_inits"])]
+    figures = fig1 + appendix + random_init_configs(cfg) + full_one_configs(cfg) + sweep_configs(cfg) + grid_configs(cfg)
+    return list(dict.fromkeys(checks + figures))
