@@ -72,7 +72,7 @@ def check_fig2(a, config):
     rows.append(exceeds(PAPER, "Fig 2b: final model cos with GD > 0.99 (every seed)", 0.99, float(cos.min()), 0.0,
                         source="paper", detail=f"smallest final cos over {cos.size} seeds; 0.99 = notes check 11, "
                         f"seed spread in {SPREAD}"))
-    n_values = a["n_values"].astype(int)
+    n_values = [int(n) for n in a["n_values"]]
     z = _max_z([a[f"fresh_n{n}_gd"][0] for n in n_values], a["theory_L_star_at_n"],
                [a[f"fresh_n{n}_gd_se"][0] for n in n_values])
     rows.append(compare(PAPER, f"Fig 2c: GD at eta*(n) = L*(n) for n = d = N in {list(n_values)} (max z)", 0.0, z,
