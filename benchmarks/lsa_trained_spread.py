@@ -14,7 +14,7 @@ in float64 on the same 2 * 10^4 fresh tasks (``child_rng(7, 0)``):
   relative gamma read-out error (gamma_TF - gamma_GD++) / gamma_GD++.
 
 Writes ``benchmarks/results/lsa_trained_spread.json`` (mean, SD, min, max of each metric).
-Usage: ``python -m benchmarks.lsa_trained_spread`` (about 5 minutes on 2 cores).
+Usage: ``python -m benchmarks.lsa_trained_spread`` (32 minutes on 2 cores shared with other jobs).
 """
 from __future__ import annotations
 

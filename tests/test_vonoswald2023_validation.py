@@ -335,8 +335,9 @@ def test_two_layer_recurrent_lsa_beats_two_step_gd_and_matches_gdpp_quick():
     """
     result = train_lsa(layers=2, steps=1200, lr=2e-3, batch=2048, eval_tasks=4000, log_every=300, seed=0)
     _check_two_layer(result)
-    # the curvature read-out against GD++'s gamma is asserted by fig3's companion on the quick check run,
-    # with a tolerance from its spread over 20 seeds (benchmarks/results/lsa_trained_spread.json)
+    # the curvature read-out against GD++'s gamma is not asserted: over 20 seeds of the quick check run it
+    # is bimodal (-4 % or -26..-47 % of GD++'s gamma, benchmarks/results/lsa_trained_spread.json), so no
+    # tolerance of ours would be argued; the old 25 % band was not
 
 
 @pytest.mark.slow

@@ -14,7 +14,14 @@ Tolerances.  "The trained model reaches X" has two parts: Monte-Carlo noise of o
 gives: the claim's tolerance (3 % on the loss and 5 % on the step size, 0.99 for the model cos:
 the notes' companion check 11; 5 % of GD++ for two layers) is checked against the seed-to-seed
 spread of these very runs over 20 seeds, ``python -m benchmarks.lsa_trained_spread``
-(benchmarks/results/lsa_trained_spread.json), cited in each row.
+(benchmarks/results/lsa_trained_spread.json), cited in each row.  Quick profile, seeds 100..119: 19 of
+20 one-layer runs leave the plateau; on those the loss gap to L* is 0.87 % (SD 0.06 %), the step-size
+read-out error -0.1 % (SD 0.9 %, largest 2.0 %), the model cos 0.9993 (SD 0.00013): the 3 %, 5 % and
+0.99 bands lie more than 5 SDs out.  One run (seed 119) is still on the plateau after 1500 steps
+(loss 0.39, the paper's A.11: seed-dependent plateaus) and fails these rows, as it should: the quick
+profile's trained rows fail for about one seed in 20.  Two layers: 19 of 20 beat 2-step GD by 31-46
+SE; one (seed 109) is stuck above 2-step GD; the gap to GD++ is bimodal (4 % or 14-18 %), so "within
+5 % of GD++" is asserted at the paper profile only.
 
 Seed rule: the evaluation tasks of a group called with ``seed=K`` are
 ``numerics.seeds.child_rng(CHECK_SEED + K, *keys)``, the trained run is the figures' run of seed K.
