@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.lsa import gd_predict, gdpp_predict, kstep_gd_predict, sample_tasks
+from numerics.lsa import gdpp_predict, kstep_gd_predict, sample_tasks
 from numerics.seeds import child_rng
 from validation.runs.vonoswald2023 import figure_run
 from validation.store import run, use_store

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.lsa import gd_predict, gdpp_predict, kstep_gd_predict, mc_loss, sample_tasks
+from numerics.lsa import gd_predict, gdpp_predict, kstep_gd_predict, sample_tasks
 from numerics.seeds import child_rng
 from theory import lsa as T
 from theory.laws import Uniform
