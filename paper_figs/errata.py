@@ -27,7 +27,7 @@ ERRATA = [
          holds="the code draws U(-r/2, r/2)^d with r = 1, i.e. U(-1/2, 1/2): the one-step GD loss is "
                "0.2062 there and 0.8249 under U(-1, 1) (d = N = 10)",
          inferred="the paper's 'GD loss of 0.2' and its Fig 13 spectra fit U(-1/2, 1/2), not U(-1, 1)",
-         shown_by="check 'errata: one-step loss under U(-1/2,1/2) vs U(-1,1)'; "
+         shown_by="checks 'erratum: one-step GD loss under uniform(1/2)' and '... under uniform(1)'; "
                   "icl-theory derive one_step_loss eta=200/33 d=10 N=10 law='uniform(1/2)'"),
     dict(paper="vonoswald2023", item="OOD input axis", said_in="paper",
          paper_says="x ~ U(-alpha, alpha)",
@@ -55,16 +55,18 @@ ERRATA = [
          holds="the code searches a 250-point grid 0.001 + 0.1k and tunes it on the evaluation tasks "
                "themselves; the exact optimum is eta* = 200/33 = 6.0606",
          inferred="",
-         shown_by="check 'eta* = line search on Monte Carlo'; "
+         shown_by="checks 'code's lr grid (0.001 + 0.1 k) on 10^4 tasks: argmin = nearest grid point to the same tasks' minimiser' and 'the 10^4-task minimiser the grid rounds = eta*'; "
                   "icl-theory derive optimal_step_size d=10 N=10 law='uniform(1/2)'"),
     dict(paper="vonoswald2023", item="lambda_max(XX^T) over 10^4 tasks (Fig 13)", said_in="paper",
          paper_says="4.6 / 7.712 / 10.845 / 17.196 for N = 10 / 25 / 50 / 100",
          holds="the maximum over 10^4 tasks is one draw of a skewed statistic: over 100 blocks of 10^4 "
-               "tasks of U(-1/2,1/2) (d = 10) its mean (SD) is 4.47 (0.21) / 7.08 (0.24) / 10.75 (0.34) / "
-               "16.99 (0.41); under U(-1, 1) every value is 4 times larger",
-         inferred="all four paper values lie within 3 block SDs of the U(-1/2, 1/2) means (N = 25 is the "
-                  "farthest, 2.6 SD); they confirm the code's law, not the paper's U(-1, 1)",
-         shown_by="check 'spectrum of XX^T' (tolerance 5 replicate SDs); figure fig13"),
+               "tasks of U(-1/2,1/2) (d = 10) its mean (SD) is 4.47 (0.20) / 7.09 (0.22) / 10.69 (0.31) / "
+               "17.00 (0.42); under U(-1, 1) every value is 4 times larger",
+         inferred="the paper's values lie 0.6 / 2.8 / 0.5 / 0.5 block SDs above the U(-1/2, 1/2) means; "
+                  "they fit the code's law, not the paper's U(-1, 1)",
+         shown_by="python -m benchmarks.lsa_spectrum_spread (benchmarks/results/lsa_spectrum_spread.json); "
+                  "check 'max eig XX^T over 10^4 tasks, N = 10, U(-1/2,1/2) vs paper' (tolerance 5 replicate "
+                  "SDs); figure fig13"),
     dict(paper="vonoswald2023", item="GD++ gamma of trained 2-layer models (Fig 13)", said_in="paper",
          paper_says="gamma = 0.179 / 0.099 / 0.056 for N = 10 / 25 / 50 (trained recurrent 2-layer models)",
          holds="the GD++ optimum under the code's U(-1/2, 1/2) is 0.1760 / 0.0991 / 0.0561: fits on 2 * 10^4 "
@@ -73,19 +75,20 @@ ERRATA = [
          inferred="N = 25 and 50 agree to the paper's three decimals; at N = 10 the paper's value lies 0.003 "
                   "(1.7 %) above the GD++ optimum, 2.5 SDs of a 2 * 10^4-task fit and 5 SDs of a 10^5-task "
                   "fit. The paper's gammas are read off trained transformers, whose spread over seeds we "
-                  "have not measured; whether 0.003 is training noise or a real gap is open",
+                  "have not measured at the paper's scale; whether 0.003 is training noise or a real gap is open",
          shown_by="python -m benchmarks.gdpp_gamma_spread (benchmarks/results/gdpp_gamma_spread.json); check "
                   "'2-layer recurrent GD++ gamma, N = 10: fit on 20000 tasks = fit on 100000'"),
     dict(paper="vonoswald2023", item="GD++ condition number (Fig 13, N = 25)", said_in="paper",
          paper_says="for gamma -> 0.099 the condition number concentrates near 1",
          holds="for the map f(lam) = lam (1 - gamma lam)^2 on the U(-1/2,1/2) spectra of 10^4 tasks the "
                "median condition number over tasks is 10.6 at gamma = 0, 3.8 at gamma = 0.099 and lowest "
-               "(2.85) near gamma = 0.14; past that the tail over tasks explodes first (90th percentile 4.3 "
-               "at 0.142, 6.7 at 0.16, 325 at 0.2) while the median rises slowly (3.1 at 0.16, 15 at 0.2), "
+               "(2.84) near gamma = 0.145; past that the tail over tasks grows first (90th percentile 4.2 "
+               "at 0.142, 6.7 at 0.16, 302 at 0.2) while the median rises slowly (3.1 at 0.16, 15 at 0.2), "
                "as the largest eigenvalues of some tasks pass 1/gamma",
-         inferred="a condition number near 1 is not reached by this map on these spectra; what the paper "
-                  "plotted is unknown to us (a hypothesis: another normalisation or another spectrum)",
-         shown_by="figure fig13 (panel c; the arrays in fig13.npz)"),
+         inferred="a condition number near 1 is not reached by this map on these spectra. Our hypothesis, "
+                  "untested: the paper plotted another quantity (another normalisation or another spectrum)",
+         shown_by="python -m benchmarks.lsa_spectrum_spread (benchmarks/results/lsa_spectrum_spread.json); "
+                  "figure fig13 (panel c; its companion rows)"),
     dict(paper="vonoswald2023", item="Fig 9 title", said_in="paper",
          paper_says="W_K^T W_V",
          holds="the heat map is the key-query product (W_K^T W_Q), with P W_V beside it",

@@ -16,10 +16,15 @@ from scipy import optimize
 
 from numerics.lsa.predictors import SpectralTasks, mc_loss
 from numerics.lsa.tasks import sample_tasks
+from numerics.seeds import child_rng
 from theory.args import integer
 from theory.laws import as_law
 
 __all__ = ["GDPPFit", "fit_gdpp", "loss_and_grad"]
+
+#: keys of fit_gdpp's two streams under its seed: child_rng(seed, FIT_KEY) draws the fit set,
+#: child_rng(seed, EVAL_KEY) the evaluation set (numerics.seeds, the one seed rule)
+FIT_KEY, EVAL_KEY = 0, 1
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def fit_gdpp(K: int, *, d: int = 10, N: int = 10, law=None, input_range=None, re
     K = integer(K, "K", minimum=1)
     n_fit, n_eval = integer(n_fit, "n_fit", minimum=2), integer(n_eval, "n_eval", minimum=2)
     law = None if law is None else as_law(law)
-    fit_rng, eval_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    fit_rng, eval_rng = child_rng(seed, FIT_KEY), child_rng(seed, EVAL_KEY)
     fit = _tasks(fit_tasks, n_fit, d, N, law, input_range, fit_rng, "fit_tasks")
     eval_ = _tasks(eval_tasks, n_eval, d, N, law, input_range, eval_rng, "eval_tasks")
     recurrent, curvature = bool(recurrent), bool(curvature)

@@ -15,8 +15,11 @@ one training run, fig3 and fig6 the deep ones.  Each figure's json records what 
 Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
 :mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
 :mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
-(Fig 13), and what they share in :mod:`~paper_figs.vonoswald2023.common`.
+(Fig 13), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
+companions (``FIGURE_CHECKS``: each figure's claim asserted from its own arrays) in
+:mod:`~paper_figs.vonoswald2023.companions`.
 """
+from paper_figs.vonoswald2023.companions import FIGURE_CHECKS
 from paper_figs.vonoswald2023.deep import fig3_deep_vs_gd_and_gdpp
 from paper_figs.vonoswald2023.one_layer import fig2_one_layer_vs_gd, fig9_weight_heatmaps
 from paper_figs.vonoswald2023.ood import fig6_out_of_distribution
@@ -25,6 +28,7 @@ from paper_figs.vonoswald2023.spectrum import fig13_gdpp_spectrum
 
 __all__ = [
     "FIGURES",
+    "FIGURE_CHECKS",
     "fig1_right_dampened_rollout",
     "fig2_one_layer_vs_gd",
     "fig3_deep_vs_gd_and_gdpp",

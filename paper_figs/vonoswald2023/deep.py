@@ -7,8 +7,18 @@ import numpy as np
 
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
-from paper_figs.vonoswald2023.common import band, figure_config, run_summary, setup, theory_values, trained_runs
-from validation.runs.vonoswald2023 import PAPER
+from numerics.lsa import gdpp_predict, kstep_gd_predict, sample_tasks
+from numerics.seeds import child_rng
+from paper_figs.vonoswald2023.common import (
+    FRESH_TASKS,
+    band,
+    figure_config,
+    run_summary,
+    setup,
+    theory_values,
+    trained_runs,
+)
+from validation.runs.vonoswald2023 import D, LAW, N_CTX, PAPER
 
 __all__ = ["fig3_deep_vs_gd_and_gdpp"]
 
@@ -37,6 +47,18 @@ def fig3_deep_vs_gd_and_gdpp(*, profile="quick", out="results", seed=0):
             gd, pp = np.mean([r.gd_loss for r in runs]), np.mean([r.gdpp_loss for r in runs])
             cos_gd = np.array([r.alignment_history["model_cos"] for r in runs])
             cos_pp = np.array([r.alignment_gdpp_history["model_cos"] for r in runs])
+            X, y, x_q, y_q, _ = sample_tasks(FRESH_TASKS, D, N_CTX, law=LAW, rng=child_rng(seed, 30, K))
+            l_tf = np.array([0.5 * (r.predict(X, y, x_q) - y_q) ** 2 for r in runs])  # (runs, n)
+            l_gd = np.array([0.5 * (kstep_gd_predict(X, y, x_q, r.gd_etas) - y_q) ** 2 for r in runs])
+            l_pp = np.array([0.5 * (gdpp_predict(X, y, x_q, r.gdpp_etas, r.gdpp_gammas) - y_q) ** 2 for r in runs])
+            se = lambda v: v.std(axis=1, ddof=1) / np.sqrt(v.shape[1])  # noqa: E731  (per run)
+            arrays.update({f"fresh_tf_{key}": l_tf.mean(1), f"fresh_tf_se_{key}": se(l_tf),
+                           f"fresh_gd_{key}": l_gd.mean(1), f"fresh_pp_{key}": l_pp.mean(1),
+                           f"fresh_pp_se_{key}": se(l_pp), f"fresh_se_gd_tf_{key}": se(l_gd - l_tf),
+                           f"fresh_se_gd_pp_{key}": se(l_gd - l_pp), f"fresh_se_tf_pp_{key}": se(l_tf - l_pp),
+                           "fresh_tasks": np.array(FRESH_TASKS),
+                           f"trained_gamma_{key}": np.array([r.gammas[0] for r in runs]),
+                           f"gdpp_gamma_{key}": np.array([r.gdpp_gammas[0] for r in runs])})
             arrays.update({f"steps_{key}": steps, f"tf_loss_{key}": loss, f"gd_loss_{key}": gd,
                            f"gdpp_loss_{key}": pp, f"cos_gd_{key}": cos_gd, f"cos_gdpp_{key}": cos_pp})
             summary[name] = dict(run_summary(runs), gdpp_loss=[r.gdpp_loss for r in runs],

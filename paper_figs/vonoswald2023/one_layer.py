@@ -10,13 +10,16 @@ import time
 
 import numpy as np
 
+from numerics.lsa import gd_predict, sample_tasks
 from numerics.seeds import child_rng
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
 from paper_figs.vonoswald2023.common import (
+    FRESH_TASKS,
     as_curve,
     band,
     figure_config,
+    loss_stats,
     run_summary,
     setup,
     theory_values,
@@ -53,11 +56,22 @@ def fig2_one_layer_vs_gd(*, profile="quick", out="results", seed=0):
                   interp_loss_n=np.array([[r.interpolation_loss for r in rs] for rs in n_runs]))
     n_grid = np.linspace(n_values.min(), n_values.max(), 100)
     alphas = np.round(np.arange(0.5, 2.0 + 1e-9, cfg["alpha_step"]), 6)
-    tf_ood, gd_ood = ood_input_losses(runs, alphas, cfg["mc_tasks"], child_rng(seed, 2))
+    tf_ood, gd_ood, gd_ood_se, ood_paired_se = ood_input_losses(runs, alphas, cfg["mc_tasks"], child_rng(seed, 2))
+    # the companion's numbers: each trained model and GD at eta* on FRESH_TASKS fresh tasks (d = N = n)
+    fresh = {}
+    for key, n, rs in [("", D, runs)] + [(f"_n{int(n)}", int(n), r) for n, r in zip(n_values, n_runs)]:
+        X, y, x_q, y_q, _ = sample_tasks(FRESH_TASKS, n, n, law=LAW, rng=child_rng(seed, 3, n))
+        gd = gd_predict(X, y, x_q, float(optimal_step_size(n, n, LAW)))
+        stats = np.array([loss_stats(r.predict(X, y, x_q), gd, y_q) for r in rs])  # (runs, 5)
+        fresh.update({f"fresh{key}_tf": stats[:, 0], f"fresh{key}_tf_se": stats[:, 1], f"fresh{key}_gd": stats[:, 2],
+                      f"fresh{key}_gd_se": stats[:, 3], f"fresh{key}_paired_se": stats[:, 4]})
     arrays.update(theory_L_star=np.array(th["L_star"]), theory_L_zero=np.array(th["L_zero"]),
                   n_grid=n_grid, theory_L_star_n=as_curve(th["L_star_n"], n_grid),
+                  theory_L_star_at_n=as_curve(th["L_star_n"], n_values),
                   alphas=alphas, tf_ood_input=tf_ood, gd_ood_input=gd_ood,
-                  theory_ood_input=as_curve(th["ood_input"], alphas))
+                  theory_ood_input=as_curve(th["ood_input"], alphas), gd_ood_input_se=gd_ood_se,
+                  ood_paired_se=ood_paired_se, ood_tasks=np.array(cfg["mc_tasks"]), fresh_tasks=np.array(FRESH_TASKS),
+                  **fresh)
     for key in ("preds_diff", "model_cos", "model_diff"):
         arrays[key] = np.array([r.alignment_history[key] for r in runs])
 

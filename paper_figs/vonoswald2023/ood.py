@@ -17,6 +17,7 @@ from paper_figs.vonoswald2023.common import (
     as_curve,
     band,
     figure_config,
+    loss_stats,
     run_summary,
     setup,
     theory_values,
@@ -28,30 +29,36 @@ __all__ = ["fig6_out_of_distribution", "ood_input_losses", "ood_curves", "deep_o
 
 
 def ood_input_losses(runs, alphas, n_tasks, rng):
-    """MC 1/2-losses of the trained layers and of GD at eta* on U(-alpha/2, alpha/2) inputs."""
+    """MC 1/2-losses of the trained layers and of GD at eta* on U(-alpha/2, alpha/2) inputs.
+
+    Returns (tf, gd, gd_se, paired_se): (runs, alphas), (alphas,), (alphas,), (runs, alphas); the last is
+    the SE of the per-task difference TF - GD on the same tasks."""
     th = theory_values()
     tf, gd = np.zeros((len(runs), len(alphas))), np.zeros(len(alphas))
+    gd_se, paired_se = np.zeros(len(alphas)), np.zeros((len(runs), len(alphas)))
     for j, a in enumerate(alphas):
         X, y, x_q, y_q, _ = sample_tasks(n_tasks, D, N_CTX, input_range=float(a), rng=rng)
-        gd[j] = mc_loss(gd_predict(X, y, x_q, th["eta_star"]), y_q)[0]
+        base = gd_predict(X, y, x_q, th["eta_star"])
         for i, r in enumerate(runs):
-            tf[i, j] = mc_loss(r.predict(X, y, x_q), y_q)[0]
-    return tf, gd
+            tf[i, j], _, gd[j], gd_se[j], paired_se[i, j] = loss_stats(r.predict(X, y, x_q), base, y_q)
+    return tf, gd, gd_se, paired_se
 
 
 def ood_curves(runs, alphas, draw, baseline):
     """MC 1/2-losses over alpha of trained runs and of a baseline, on the same tasks per alpha.
 
     ``draw(alpha) -> LSATasks``; ``baseline(run, X, y, x_q) -> (n,)`` predictions (e.g. GD at
-    eta*, or the K-step GD++ fitted for that run).  Returns (tf, base), each (len(runs), len(alphas)).
+    eta*, or the K-step GD++ fitted for that run).  Returns (tf, base, base_se, paired_se), each
+    (len(runs), len(alphas)); paired_se is the SE of the per-task difference TF - baseline.
     """
-    tf, base = np.zeros((len(runs), len(alphas))), np.zeros((len(runs), len(alphas)))
+    shape = (len(runs), len(alphas))
+    tf, base, base_se, paired_se = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for j, a in enumerate(alphas):
         X, y, x_q, y_q, _ = draw(float(a))
         for i, r in enumerate(runs):
-            tf[i, j] = mc_loss(r.predict(X, y, x_q), y_q)[0]
-            base[i, j] = mc_loss(baseline(r, X, y, x_q), y_q)[0]
-    return tf, base
+            tf[i, j], _, base[i, j], base_se[i, j], paired_se[i, j] = loss_stats(
+                r.predict(X, y, x_q), baseline(r, X, y, x_q), y_q)
+    return tf, base, base_se, paired_se
 
 
 def deep_ood(cfg: dict, seed: int, a_in, a_task) -> dict:
@@ -68,9 +75,9 @@ def deep_ood(cfg: dict, seed: int, a_in, a_task) -> dict:
     n_mc, result = cfg["mc_tasks"], {}
     for K in cfg["fig6_layers"]:
         runs = trained_runs(cfg, layers=K, recurrent=K == 2)
-        tf_in, pp_in = ood_curves(runs, a_in, lambda a: sample_tasks(n_mc, D, N_CTX, input_range=a,
+        tf_in, pp_in, _, _ = ood_curves(runs, a_in, lambda a: sample_tasks(n_mc, D, N_CTX, input_range=a,
                                                                         rng=child_rng(seed, 64 + K)), gdpp)
-        tf_task, pp_task = ood_curves(runs, a_task, lambda a: sample_tasks(n_mc, D, N_CTX, task_var=a * a,
+        tf_task, pp_task, _, _ = ood_curves(runs, a_task, lambda a: sample_tasks(n_mc, D, N_CTX, task_var=a * a,
                                                                             rng=child_rng(seed, 66 + K)), gdpp)
         X, y, x_q, y_q, _ = sample_tasks(n_mc, D, N_CTX, rng=child_rng(seed, 66 + K))
         pp_1 = np.array([mc_loss(gdpp(r, X, y, x_q), y_q)[0] for r in runs])  # alpha = 1, same draws
@@ -102,22 +109,28 @@ def fig6_out_of_distribution(*, profile="quick", out="results", seed=0):
     a_task = np.round(np.arange(0.5, 5.0 + 1e-9, cfg["task_step"]), 6)
     a_other = np.round(np.arange(0.5, 5.0 + 1e-9, cfg["other_step"]), 6)
     fro_train = float(np.sqrt(N_CTX * D / 12.0))
-    tf_in, gd_in = ood_input_losses(runs, a_in, n_mc, child_rng(seed, 6))
+    tf_in, gd_in, gd_in_se, in_paired_se = ood_input_losses(runs, a_in, n_mc, child_rng(seed, 6))
+    ses = {}
 
-    def curves(alphas, draw):
-        tf, gd = ood_curves(runs, alphas, draw, lambda r, X, y, x_q: gd_predict(X, y, x_q, eta))
+    def curves(alphas, draw, key=None):
+        tf, gd, gd_se, paired_se = ood_curves(runs, alphas, draw, lambda r, X, y, x_q: gd_predict(X, y, x_q, eta))
+        if key is not None:
+            ses.update({f"gd_{key}_se": gd_se[0], f"paired_{key}_se": paired_se})
         return tf, gd[0]  # GD does not depend on the run
 
     # common random numbers along each alpha axis: the same seed at every alpha
-    tf_task, gd_task = curves(a_task, lambda a: sample_tasks(n_mc, D, N_CTX, task_var=a * a, rng=child_rng(seed, 61)))
-    tf_oth, gd_oth = curves(a_other, lambda a: sample_ood_tasks(n_mc, D, N_CTX, alpha=a, rng=child_rng(seed, 62)))
+    tf_task, gd_task = curves(a_task, lambda a: sample_tasks(n_mc, D, N_CTX, task_var=a * a, rng=child_rng(seed, 61)),
+                              "task")
+    tf_oth, gd_oth = curves(a_other, lambda a: sample_ood_tasks(n_mc, D, N_CTX, alpha=a, rng=child_rng(seed, 62)),
+                            "other")
     tf_oth_t, gd_oth_t = curves(a_task, lambda a: sample_ood_tasks(n_mc, D, N_CTX, alpha=fro_train,
-                                                                   task_var=a * a, rng=child_rng(seed, 63)))
+                                                                   task_var=a * a, rng=child_rng(seed, 63)), "other_task")
     gd_oth_1 = curves([1.0], lambda a: sample_ood_tasks(n_mc, D, N_CTX, alpha=fro_train, rng=child_rng(seed, 63)))[1][0]
     arrays = dict(alpha_input=a_in, tf_input=tf_in, gd_input=gd_in, theory_input=as_curve(th["ood_input"], a_in),
                   alpha_task=a_task, tf_task=tf_task, gd_task=gd_task, theory_task=as_curve(th["ood_task"], a_task),
                   alpha_other=a_other, tf_other=tf_oth, gd_other=gd_oth,
-                  tf_other_task=tf_oth_t, gd_other_task=gd_oth_t, scaling_other_task=a_task**2 * gd_oth_1)
+                  tf_other_task=tf_oth_t, gd_other_task=gd_oth_t, scaling_other_task=a_task**2 * gd_oth_1,
+                  gd_input_se=gd_in_se, paired_input_se=in_paired_se, n_mc=np.array(n_mc), **ses)
     deep = deep_ood(cfg, seed, a_in, a_task)
     for K, v in deep.items():
         arrays.update({f"{k}_{K}layer": v[k] for k in ("tf_input", "gdpp_input", "tf_task", "gdpp_task",

@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 
 from numerics.lsa import fit_gdpp, gdpp_condition_numbers, gram_spectrum, sample_tasks
-from numerics.seeds import child_rng
+from numerics.seeds import child_rng, child_seed
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
 from paper_figs.vonoswald2023.common import as_curve, figure_config, setup
@@ -31,7 +31,7 @@ def _fig13_data(cfg: dict, seed: int):
         lam_min.append(spec.lam_min)
         lam_max.append(spec.lam_max)
         fit = fit_gdpp(2, d=D, N=int(N), recurrent=True, n_fit=cfg["fit_tasks"], n_eval=cfg["fit_tasks"],
-                       seed=seed + 13 * int(N))
+                       seed=child_seed(seed, 13, int(N)))
         gammas.append(float(fit.gammas[0]))
     return lam_min, lam_max, gammas, spectra
 

@@ -19,7 +19,8 @@ TRAIN_LAW: Law = Uniform(sp.Rational(1, 2))
 
 
 def ood_input_scale_loss(alpha, d, N, eta=None) -> sp.Expr:
-    """One-step GD loss on inputs U(-alpha/2, alpha/2) (von Oswald et al. 2023, Fig. 2d / 6).
+    """One-step GD loss on inputs U(-alpha/2, alpha/2) (derived, notes §7.3; the curve of von Oswald et al.
+    2023, Fig. 2d / 6).
 
     ``alpha`` is the FULL width of the interval (the code's ``input_range``; the paper's axis
     label "U(-alpha, alpha)" is an erratum).  ``eta`` defaults to the optimal step size at the
@@ -39,7 +40,7 @@ def ood_input_scale_loss(alpha, d, N, eta=None) -> sp.Expr:
 
 
 def ood_task_scale_loss(alpha, d, N, eta=None, law=TRAIN_LAW) -> sp.Expr:
-    """One-step GD loss when the task is scaled, w -> alpha w (von Oswald et al. 2023, Fig. 6).
+    """One-step GD loss when the task is scaled, w -> alpha w (derived: alpha^2 L; von Oswald et al. 2023, Fig. 6).
 
     Prediction and target are both linear in w, so the loss is alpha^2 times the training loss;
     computed here as the loss with task variance alpha^2.  ``eta`` defaults to the optimal step

@@ -13,11 +13,15 @@ import numpy as np
 import torch
 
 from numerics.lsa import fit_gdpp
+from numerics.seeds import child_seed
 from theory.lsa import one_step_loss, optimal_step_size
 from validation.lsa.config import LSAConfig
 from validation.lsa.models import construction_weights
 
 __all__ = ["LSABaselines", "fit_baselines", "construction_pair"]
+
+#: key of the K-step GD / GD++ fit under the run's seed: child_seed(seed, FIT_KEY) (numerics.seeds)
+FIT_KEY = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,14 +39,14 @@ def fit_baselines(config: LSAConfig) -> LSABaselines:
     """eta* and L* exactly; for K > 1 the K-step GD and GD++ fits of ``numerics.lsa.fit_gdpp``.
 
     The fits use ``config.gdpp_fit_tasks`` tasks of the run's law, tied as the model is
-    (``recurrent``), from a seed derived from the run's seed (first word of its SeedSequence).
+    (``recurrent``), from the seed ``numerics.seeds.child_seed(run seed, FIT_KEY)``.
     """
     c = config
     eta_star = float(optimal_step_size(c.d, c.N, c.law))
     theory_loss = float(one_step_loss(optimal_step_size(c.d, c.N, c.law), c.d, c.N, c.law))
     if c.layers == 1:
         return LSABaselines(eta_star, theory_loss, np.array([eta_star]), None, None)
-    fit_seed = int(np.random.SeedSequence(c.seed).generate_state(1)[0])
+    fit_seed = child_seed(c.seed, FIT_KEY)
     fit = dict(d=c.d, N=c.N, law=c.law, recurrent=c.recurrent, n_fit=c.gdpp_fit_tasks, n_eval=2, seed=fit_seed)
     gd = fit_gdpp(c.layers, curvature=False, **fit)
     pp = fit_gdpp(c.layers, curvature=True, **fit)

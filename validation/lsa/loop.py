@@ -8,8 +8,8 @@ the timing.  Baselines, alignment and read-outs are computed from these afterwar
 (:mod:`validation.lsa.baselines`, :mod:`validation.lsa.evaluation`, :mod:`validation.lsa.readouts`).
 
 Training follows the code (notes §3.2): AdamW (b1 0.9, b2 0.98, eps 1e-8, no weight decay)
-after clipping the global gradient norm, 1/2-MSE loss; the init seed and the data seed are the
-second and third 64-bit words of the run seed's ``SeedSequence``.
+after clipping the global gradient norm, 1/2-MSE loss; the init seed and the data seed are ``numerics.seeds.child_seed(seed, INIT_KEY)``
+and ``child_seed(seed, DATA_KEY)`` (the project's one seed rule).
 """
 from __future__ import annotations
 
@@ -22,12 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from numerics.seeds import child_seed
 from validation.lsa.config import LSAConfig
 from validation.lsa.evaluation import Evaluator
 from validation.lsa.models import LSA
 from validation.lsa.sampler import TaskSampler
 
 __all__ = ["LSATraining", "train_weights"]
+
+#: keys of a run's torch streams under its seed: child_seed(seed, INIT_KEY) initialises the weights,
+#: child_seed(seed, DATA_KEY) draws the training tasks (numerics.seeds, the one seed rule)
+INIT_KEY, DATA_KEY = 1, 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +113,7 @@ def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
     """
     c = config
     dev, dtype = c.device, c.dtype
-    init_seed, data_seed = (int(s) for s in np.random.SeedSequence(c.seed).generate_state(3, dtype=np.uint64)[1:])
+    init_seed, data_seed = child_seed(c.seed, INIT_KEY), child_seed(c.seed, DATA_KEY)
     model = LSA(d=c.d, layers=c.layers, recurrent=c.recurrent, heads=c.heads, key_size=c.key_size,
                 softmax=c.softmax, init_scale=c.init_scale, dampening=c.dampening, clip=c.clip_tokens,
                 generator=torch.Generator().manual_seed(init_seed), dtype=dtype, device=dev)

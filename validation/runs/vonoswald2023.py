@@ -96,12 +96,12 @@ def figure_runs(profile: str, seed: int, **setting) -> list[RunConfig]:
     return [figure_run(profile, seed=seed + i, **setting) for i in range(sizes(profile)["seeds"])]
 
 
-def check_run(profile: str, layers: int) -> RunConfig:
-    """The run a trained check uses: the figures' recurrent ``layers``-layer run of seed 0
-    (:func:`figure_run`), so that checks and figures share it."""
+def check_run(profile: str, layers: int, seed: int = 0) -> RunConfig:
+    """The run a trained check uses: the figures' recurrent ``layers``-layer run of ``seed``
+    (:func:`figure_run`; seed 0 is the default table's), so that checks and figures share it."""
     if profile not in USER_PROFILES:
         raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    return figure_run(profile, seed=0, layers=layers, recurrent=True)
+    return figure_run(profile, seed=seed, layers=layers, recurrent=True)
 
 
 def trained(configs) -> list[LSAResult]:
