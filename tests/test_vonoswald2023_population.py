@@ -253,3 +253,17 @@ def test_population_descent_reaches_the_optimal_one_step_loss_d10():
     L_star = float(tl.optimal_one_step_loss(10, 10, "uniform(1/2)"))
     assert path.losses[0] == pytest.approx(float(tl.zero_predictor_loss(10, "uniform(1/2)")), rel=1e-3)
     assert abs(path.losses[-1] - L_star) < 1e-4 * L_star
+
+
+def test_population_path_refuses_what_it_does_not_model():
+    from validation.lsa import initial_factors, population_path
+
+    config = dict(d=3, N=4, law="uniform(1/2)", layers=2, recurrent=True, heads=1, softmax=False, key_size=4,
+                  init_scale=0.001, dampening=1.0, clip_tokens=None, seed=0, steps=10, lr=1e-3, grad_clip=1e-3,
+                  log_every=5)
+    with pytest.raises(ValueError, match="one linear layer"):
+        initial_factors(config)
+    with pytest.raises(ValueError, match="undampened"):
+        population_path(dict(config, layers=1, dampening=0.75))
+    path = population_path(dict(config, layers=1))
+    assert list(path.steps) == [0, 5, 10] and path.W_KQ.shape == (4, 4)

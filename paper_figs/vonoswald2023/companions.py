@@ -68,6 +68,23 @@ def check_fig2(a, config):
         rows.append(compare(PAPER, f"Fig 2a: trained layer (seed {config['seed'] + i}) reaches L* = 245/1188",
                             L_star, tf, 0.03 * L_star + 5 * se, source="paper",
                             detail=f"MC loss on {n_fresh} fresh tasks (SE {se:.2g}); 3 % training tolerance + 5 SE"))
+    if "tf_population_loss" in a:
+        for i, (exact, tf, se) in enumerate(zip(a["tf_population_loss"], a["fresh_tf"], a["fresh_tf_se"])):
+            rows.append(compare(PAPER, f"Fig 2a: trained weights (seed {config['seed'] + i}): exact population loss "
+                                "= their MC loss on fresh tasks", float(exact), float(tf), 5 * float(se),
+                                source="derived", detail=f"numerics.lsa.population_loss vs {n_fresh} fresh tasks; "
+                                "5 SE"))
+        end = a["pop_loss"][:, -1]
+        rows.append(compare(PAPER, "Fig 2a: the population path ends at the global minimum L* (Prop 1 weights at eta*)",
+                            L_star, float(np.max(np.abs(end - L_star))) + L_star, 1e-4 * L_star, source="derived",
+                            detail="largest |end - L*| over seeds; AdamW's constant step keeps the weights O(lr) from "
+                            "the minimiser, so the loss O(lr^2) ~ 1e-6 above it; 1e-4 relative"))
+        excess = a["tf_population_loss"] - end
+        rows.append(compare(PAPER, "Fig 2a: the trained run ends on the population path (exact losses, trained - "
+                            "population, largest over seeds)", 0.0, float(np.max(np.abs(excess))), 0.03 * L_star,
+                            source="derived", detail="both exact; the trained run sits above by the noise floor of "
+                            f"fresh-task AdamW (0.87 %, SD 0.06 % over 20 seeds, {SPREAD}); 3 % = the trained rows' "
+                            "claim tolerance"))
     rows.append(compare(PAPER, "Fig 2a: GD at eta* on the same tasks = L*", L_star, float(a["fresh_gd"][0]),
                         5 * float(a["fresh_gd_se"][0]), source="derived", detail="5 SE"))
     cos = a["model_cos"][:, -1]

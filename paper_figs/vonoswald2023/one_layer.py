@@ -27,6 +27,7 @@ from paper_figs.vonoswald2023.common import (
 )
 from paper_figs.vonoswald2023.ood import ood_input_losses
 from theory.lsa import gd_construction, optimal_step_size
+from validation.lsa.population import population_path, weights_population_loss
 from validation.runs.vonoswald2023 import D, LAW, N_CTX, PAPER
 
 __all__ = ["fig2_one_layer_vs_gd", "fig9_weight_heatmaps"]
@@ -37,7 +38,8 @@ def fig2_one_layer_vs_gd(*, profile="quick", out="results", seed=0):
     """Figure 2: one trained LSA layer vs one GD step at eta* (d = N = 10).
 
     (a) eval loss over training, with L* = one_step_loss(eta*) = 245/1188 = 0.2062 and the zero
-    predictor 1/2 s^2 d = 5/12 dashed, GD and the interpolated weights; (b) alignment with GD
+    predictor 1/2 s^2 d = 5/12 dashed, GD and the interpolated weights, and the population path (the
+    same start and AdamW on the exact population gradient, ``validation.lsa.population_path``); (b) alignment with GD
     (model cos -> 1, preds / model diff -> 0, dashed); (c) final loss vs n = d = N with the
     closed form L*(n) = n (n - 1/5) / (24 (2n - 1/5)); (d) OOD input scale U(-alpha/2, alpha/2)
     with the closed form (``theory.lsa.ood_input_scale_loss``), log scale.
@@ -74,12 +76,18 @@ def fig2_one_layer_vs_gd(*, profile="quick", out="results", seed=0):
                   **fresh)
     for key in ("preds_diff", "model_cos", "model_diff"):
         arrays[key] = np.array([r.alignment_history[key] for r in runs])
+    # the population path: the same start and optimiser on the exact population gradient (derived)
+    paths = [population_path(r.config) for r in runs]
+    arrays.update(pop_steps=paths[0].steps, pop_loss=np.array([p.losses for p in paths]),
+                  tf_population_loss=np.array([weights_population_loss(r) for r in runs]))
 
     with figure_style() as plt:
         fig, ax = plt.subplots(1, 4, figsize=(13, 3.1))
         a = ax[0]
         band(a, steps, arrays["tf_loss"], "trained LSA")
         band(a, steps, arrays["interp_loss"], "interpolated", lw=1.0)
+        a.plot(arrays["pop_steps"], arrays["pop_loss"].mean(0), color="0.2", lw=1.0, ls="--",
+               label="population AdamW, same start (exact)")
         a.axhline(np.mean([r.gd_loss for r in runs]), color="C2", lw=1.0, label="GD at eta* (same tasks)")
         a.axhline(th["L_star"], **THEORY, label=f"theory L* = {th['L_star']:.4f}")
         a.axhline(th["L_zero"], **{**THEORY, "linestyle": ":"}, label=f"zero predictor {th['L_zero']:.4f}")

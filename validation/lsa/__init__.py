@@ -2,6 +2,8 @@
 
 Submodules, one idea each:
 
+- :mod:`validation.lsa.population`: the population path of a trained one-layer run (same start, same
+  optimiser, exact gradient) and the exact population loss of trained weights;
 - :mod:`validation.lsa.models`: tokens, the batched LSA forward pass on merged weights (and the
   per-token reference loop it is tested against), the GD / GD++ construction weights, the
   trainable :class:`LSA` module;
@@ -33,11 +35,15 @@ from validation.lsa.models import (
     make_tokens,
     pad_weights,
 )
+from validation.lsa.population import initial_factors, population_path, weights_population_loss
 from validation.lsa.readouts import curvature_readout, effective_step_size, interpolate_weights
 from validation.lsa.sampler import TaskSampler, sample_task_tokens
 from validation.lsa.trainer import LSAResult, compare_training, evaluation_set, train_lsa
 
 __all__ = [
+    "initial_factors",
+    "population_path",
+    "weights_population_loss",
     # training (trainer, config, loop)
     "LSAResult",
     "train_lsa",
