@@ -72,10 +72,23 @@ def quick_figures(tmp_path_factory):
     root = Path(__file__).resolve().parents[1] / "results" / ".runs"
     out = tmp_path_factory.mktemp("quick")
     store = root if root.is_dir() else tmp_path_factory.mktemp("store")
-    with use_store(store):
+    with use_store(store) as used:
         for fn in figs.FIGURES.values():
             fn(profile="quick", out=str(out), seed=0)
+    FIGURE_CONFIGS[:] = used.configs()
     return out
+
+
+FIGURE_CONFIGS = []  # the runs the quick figures used (filled by the fixture)
+
+
+def test_all_configs_lists_every_run_the_figures_use(quick_figures):
+    """``--cluster`` submits ``validation.runs.vonoswald2023.all_configs`` first: it must hold every run a
+    figure asks for, or that run would train alone later."""
+    from validation.runs.vonoswald2023 import all_configs
+
+    missing = set(FIGURE_CONFIGS) - set(all_configs("quick"))
+    assert FIGURE_CONFIGS and not missing, sorted(c.name for c in missing)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

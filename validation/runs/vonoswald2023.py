@@ -32,7 +32,7 @@ from validation.lsa import LSAResult, train_lsa
 from validation.store import RunConfig, run_many
 
 __all__ = ["PAPER", "CHECK_SEED", "D", "N_CTX", "LAW", "PAPER_SCALE", "PROFILES", "USER_PROFILES", "sizes", "figure_run",
-           "figure_runs", "check_run", "trained"]
+           "figure_runs", "check_run", "trained", "all_configs"]
 
 PAPER = "vonoswald2023"
 #: the root seed of the check table's Monte-Carlo draws and fits (each check draws from
@@ -107,3 +107,17 @@ def check_run(profile: str, layers: int, seed: int = 0) -> RunConfig:
 def trained(configs) -> list[LSAResult]:
     """The results of ``configs`` (a list of :class:`RunConfig`) from the current run store, trained once each."""
     return run_many(configs)
+
+
+def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
+    """Every standard run of the paper at ``profile`` (what ``--cluster`` submits first): the one-layer
+    runs at d = N = 10 and at each size of Fig 2(c), the 2-layer recurrent and 5-layer untied runs of
+    Figs 3 and 6, and the trained checks' runs (the same configs at seed ``seed``)."""
+    cfg = sizes(profile)
+    configs = figure_runs(profile, seed)
+    configs += [c for n in cfg["n_values"] for c in figure_runs(profile, seed, n=int(n), N=int(n))]
+    configs += figure_runs(profile, seed, layers=2, recurrent=True) + figure_runs(profile, seed, layers=5, recurrent=False)
+    configs += [c for K in cfg["fig6_layers"] for c in figure_runs(profile, seed, layers=K, recurrent=K == 2)]
+    if profile in USER_PROFILES:
+        configs += [check_run(profile, layers, seed) for layers in (1, 2)]
+    return list(dict.fromkeys(configs))
