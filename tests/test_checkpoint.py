@@ -88,3 +88,39 @@ def test_a_failed_run_keeps_its_checkpoint(every_step, tmp_path):
             ckpt.save({"step": 3})
             raise RuntimeError("boom")
     assert (tmp_path / "c.pt").is_file()
+
+
+def _kill_at(monkeypatch, module, name, call):
+    """Make ``module.name`` raise KeyboardInterrupt on its ``call``-th call (once), as a kill would."""
+    original = getattr(module, name)
+    calls = [0]
+
+    def wrapped(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == call:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapped)
+    return lambda: monkeypatch.setattr(module, name, original)
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_train_lsa_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_step, monkeypatch, tmp_path, prefetch):
+    from validation.lsa import loop, train_lsa
+
+    config = RunConfig.of(train_lsa, d=3, N=5, steps=40, batch=64, log_every=10, eval_tasks=256, seed=2,
+                          prefetch=prefetch, max_threads=1)
+    whole = config.execute()
+    restore = _kill_at(monkeypatch, loop, "_train_step", 26)  # after the checkpoint at step 20
+    with use_store(tmp_path) as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.run(config)
+        assert store.checkpoint_path(config).is_file()
+        restore()
+        resumed = store.run(config)
+    np.testing.assert_array_equal(resumed.losses, whole.losses)
+    np.testing.assert_array_equal(resumed.train_losses, whole.train_losses)
+    np.testing.assert_array_equal(resumed.W_KQ, whole.W_KQ)
+    np.testing.assert_array_equal(resumed.W_PV, whole.W_PV)
+    assert not store.checkpoint_path(config).exists()

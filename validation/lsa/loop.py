@@ -8,7 +8,8 @@ the timing.  Baselines, alignment and read-outs are computed from these afterwar
 (:mod:`validation.lsa.baselines`, :mod:`validation.lsa.evaluation`, :mod:`validation.lsa.readouts`).
 
 Training follows the code (notes §3.2): AdamW (b1 0.9, b2 0.98, eps 1e-8, no weight decay)
-after clipping the global gradient norm, 1/2-MSE loss; the init seed and the data seed are ``numerics.seeds.child_seed(seed, INIT_KEY)``
+after clipping the global gradient norm, 1/2-MSE loss; inside the run store the loop saves a checkpoint
+at its evaluation steps every few minutes and resumes from it (:mod:`validation.checkpoint`); the init seed and the data seed are ``numerics.seeds.child_seed(seed, INIT_KEY)``
 and ``child_seed(seed, DATA_KEY)`` (the project's one seed rule).
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from numerics.seeds import child_seed
+from validation.checkpoint import checkpoint
 from validation.lsa.config import LSAConfig
 from validation.lsa.evaluation import Evaluator
 from validation.lsa.models import LSA
@@ -54,14 +56,16 @@ class LSATraining:
 
 
 def _batches(sampler: TaskSampler, n: int, batch: int, generator: torch.Generator, prefetch: bool):
-    """Yield n training batches (E, y_q[, C]); on the CPU a producer thread draws them ahead.
+    """Yield n training batches ``(E, y_q[, C])``, each with the generator's state right after it
+    was drawn (what a checkpoint saves); on the CPU a producer thread draws them ahead.
 
     The producer is the only user of ``generator`` and yields in order, so the stream is the
     same with or without prefetching (same seed -> same batches).
     """
     if not prefetch:
         for _ in range(n):
-            yield sampler(batch, generator)
+            item = sampler(batch, generator)
+            yield item, generator.get_state()
         return
     q: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
@@ -69,7 +73,7 @@ def _batches(sampler: TaskSampler, n: int, batch: int, generator: torch.Generato
     def produce():
         try:
             for _ in range(n):
-                item = sampler(batch, generator)
+                item = (sampler(batch, generator), generator.get_state())
                 while not stop.is_set():
                     try:
                         q.put(item, timeout=0.1)
@@ -136,19 +140,32 @@ def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
         log["train"].append(train_loss)
         log["weights"].append((KQ, PV))
 
-    evaluate(0, float("nan"))
+    # a killed run resumes from its last checkpoint (validation.checkpoint; saved at evaluation steps)
+    ckpt, start = checkpoint(), 0
+    state = ckpt.load()
+    if state is None:
+        evaluate(0, float("nan"))
+    else:
+        with torch.no_grad():
+            model.theta.copy_(state["theta"].to(device=dev, dtype=dtype))
+        opt.load_state_dict(state["opt"])
+        data_gen.set_state(state["generator"])
+        log, start = state["log"], state["step"]
     t_train, train_time = time.perf_counter(), 0.0
     cpu_start = time.process_time()  # CPU seconds of both threads (evaluation excluded below)
     eval_cpu = 0.0
-    stream = contextlib.closing(_batches(sampler, c.steps, c.batch, data_gen, c.prefetch))
+    stream = contextlib.closing(_batches(sampler, c.steps - start, c.batch, data_gen, c.prefetch))
     with stream as batches:
-        for step, item in enumerate(batches, start=1):
+        for step, (item, generator_state) in enumerate(batches, start=start + 1):
             _train_step(model, opt, max_norm, *item)
             if step % c.log_every == 0 or step == c.steps:
                 train_time += time.perf_counter() - t_train
                 c0 = time.process_time()
                 evaluate(step, float(model.last_loss))
                 eval_cpu += time.process_time() - c0
+                if step < c.steps and ckpt.due():
+                    ckpt.save({"step": step, "theta": model.theta.detach().clone(), "opt": opt.state_dict(),
+                               "generator": generator_state, "log": log})
                 t_train = time.perf_counter()
     train_time += time.perf_counter() - t_train
     train_cpu = time.process_time() - cpu_start - eval_cpu
