@@ -124,3 +124,22 @@ def test_train_lsa_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_ste
     np.testing.assert_array_equal(resumed.W_KQ, whole.W_KQ)
     np.testing.assert_array_equal(resumed.W_PV, whole.W_PV)
     assert not store.checkpoint_path(config).exists()
+
+
+def test_train_mesa_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_step, monkeypatch, tmp_path):
+    from validation.mesa import train_mesa
+    from validation.mesa import training
+
+    config = RunConfig.of(train_mesa, d=2, T=6, law="gaussian(1)", m=64, lr=0.01, epochs=12, m_test=32, seed=1)
+    whole = config.execute()
+    restore = _kill_at(monkeypatch, training, "ar_loss_and_grad", 8)
+    with use_store(tmp_path) as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.run(config)
+        assert store.checkpoint_path(config).is_file()
+        restore()
+        resumed = store.run(config)
+    for key in ("ab", "loss", "test_mse", "ratio"):
+        np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
+    np.testing.assert_array_equal(resumed.W_KQ, whole.W_KQ)
+    assert not store.checkpoint_path(config).exists()

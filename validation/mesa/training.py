@@ -29,6 +29,7 @@ from numerics.laws import law_scale
 from theory.args import choice, integer, positive, real, seed as check_seed
 from theory.laws import as_law
 from validation.args import device as check_device, dtype as check_dtype
+from validation.checkpoint import checkpoint
 from validation.mesa.data import check_phase_grid, dataset, streams
 from validation.mesa.fast_path import ar_loss_and_grad
 from validation.mesa.model import DTYPE, paper_layout, red_block_masks
@@ -270,8 +271,16 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
             logs["test_mse"][k], logs["ratio"][k] = test["test_mse"], test["ratio"]
             se["test_mse"], se["ratio"] = test["test_mse_se"], test["ratio_se"]
 
-        drift = 0.0
-        for k in range(epochs):
+        drift, start = 0.0, 0
+        ckpt = checkpoint()  # a killed run resumes from its last checkpoint (validation.checkpoint)
+        state = ckpt.load()
+        if state is not None:
+            P, Q = state["P"].to(device), state["Q"].to(device)
+            logs, se, drift, start = state["logs"], state["se"], state["drift"], state["step"]
+        for k in range(start, epochs):
+            if k > start and ckpt.due():
+                ckpt.save({"step": k, "P": P.detach().cpu(), "Q": Q.detach().cpu(), "logs": logs, "se": se,
+                           "drift": drift})
             loss_k, gP, gQ = ar_loss_and_grad(P, Q, ds.fast, workers=chunk_threads)
             if not math.isfinite(loss_k) or loss_k > _DIVERGED * max(logs["loss"][0] if k else loss_k, 1e-300) \
                     or not bool(torch.isfinite(gP).all() and torch.isfinite(gQ).all()):
