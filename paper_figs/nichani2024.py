@@ -267,7 +267,7 @@ def gradient_matrix(*, profile="quick", out="results", seed=0):
     S, alpha = runs.S_GRADIENT, runs.ALPHA_GRADIENT
     graph = nc.chain_graph(T)
     g = runs.gradient(profile, graph, seed=cfg["seed"])
-    formula, formula_se = nc.first_order_gradient(graph, S, alpha, n_sequences=n_seq, seed=cfg["seed"] + 1)
+    formula, formula_se = nc.first_order_gradient(graph, S, alpha, n_sequences=n_seq, seed=cfg["seed"])
     predicted = nc.predicted_gradient(graph, S, alpha, n_draws=20000, seed=cfg["seed"])
     n = len(graph)
     with figure_style() as plt:
