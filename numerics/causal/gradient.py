@@ -26,8 +26,8 @@ def predicted_gradient(parents, S: int, alpha: float, *, n_draws: int = 20000, s
                        pi=None) -> np.ndarray:
     """Large-T first-step gradient: G[i, j] = I~_{j,i} - (1/(i+1)) sum_{k <= i} I~_{k,i} (j <= i, 0 above).
 
-    The limit of -(T (i+1) S / beta0) dL/dA1_{ij} at A1 = 0, A2 = beta0 I, beta0 -> 0 (notes
-    Section 4.2, 0-based i: i + 1 visible positions), over the context rows (the query row is
+    The gradient lemma (reconstructed; our derivation of its large-T form): the limit of
+    -(T (i+1) S / beta0) dL/dA1_{ij} at A1 = 0, A2 = beta0 I, beta0 -> 0 (notes Section 4.2, 0-based i: i + 1 visible positions), over the context rows (the query row is
     not in it: its finite-T value is in :func:`first_order_gradient`).  ``pi`` as in
     :func:`information_matrix`.
     """

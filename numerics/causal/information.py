@@ -177,7 +177,7 @@ def predicted_parents(parents, S: int, alpha: float, *, n_draws: int = 20000, se
     """The ranking: argmax over j < i of row i of :func:`information_matrix`; -1 where no entry is > 0.
 
     Roots have an all-zero row (no common ancestor with any earlier position), so they get -1;
-    the theorem (data processing + Cauchy-Schwarz) says the argmax is the true parent.
+    the theorem (data processing + Cauchy-Schwarz; reconstructed) says the argmax is the true parent.
 
     Parameters
     ----------

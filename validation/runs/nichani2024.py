@@ -102,17 +102,18 @@ def graph(name: str, T: int, seed: int = 0) -> tuple[int, ...]:
 # Algorithm 1 on the reduced model (the checks)
 # ---------------------------------------------------------------------------------------------
 
-def algorithm1_config(profile: str, name: str, train_query_row: bool = False) -> RunConfig:
-    """Algorithm 1 (``train_two_stage``, seed 0) on the setting ``name`` of :data:`ALGORITHM1`;
-    ``train_query_row=True`` is the unrestricted run (the query row of A1 trained too)."""
+def algorithm1_config(profile: str, name: str, train_query_row: bool = False, *, seed: int = 0) -> RunConfig:
+    """Algorithm 1 (``train_two_stage``, training seed ``seed``) on the setting ``name`` of
+    :data:`ALGORITHM1` (its graph fixed: the random tree is ``random_tree(24, seed=0)`` for every
+    training seed); ``train_query_row=True`` is the unrestricted run (the query row of A1 trained too)."""
     setting, sizes = ALGORITHM1[name], SIZES[check_profile(profile)]["algorithm1"]
     return RunConfig.of(train_two_stage, parents=graph(name, setting["T"]), S=setting["S"], alpha=setting["alpha"],
-                        seed=0, train_query_row=bool(train_query_row), **sizes)
+                        seed=seed, train_query_row=bool(train_query_row), **sizes)
 
 
-def algorithm1(profile: str, name: str, train_query_row: bool = False) -> CausalResult:
+def algorithm1(profile: str, name: str, train_query_row: bool = False, *, seed: int = 0) -> CausalResult:
     """The trained run of :func:`algorithm1_config`."""
-    return run(algorithm1_config(profile, name, train_query_row))
+    return run(algorithm1_config(profile, name, train_query_row, seed=seed))
 
 
 # ---------------------------------------------------------------------------------------------
