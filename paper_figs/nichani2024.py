@@ -273,7 +273,8 @@ def fig9(*, profile="quick", out="results", seed=0):
                                 f"{sizes['batch']} = {samples:.2f} of the authors' samples per graph.\n"
                                 "It shows attention on the parent far above uniform; it cannot reach the "
                                 "authors' mean,\nwhich only --profile paper checks.",
-                    transform=ax.transAxes, fontsize=7, va="bottom")
+                    transform=ax.transAxes, fontsize=7, va="bottom",
+                    bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
         ax.set(title=f"attention to the parent: mean {mean:.3f} +- {std:.3f} over graphs; "
                      f"argmax = parent at {hits}/{children} nodes",
                xlabel="position in sequence", ylabel="attention weight from i to p(i)", ylim=(0, 1.05))
