@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,9 +36,23 @@ from validation.causal import (
     sample_tree_task,
     stationary_gth,
 )
+from validation.checks import SOURCES
 from validation.checks import nichani2024 as checks
 
 torch.set_num_threads(1)
+
+#: the command line's run store; CI fills it (icl-theory reproduce --profile quick) before pytest
+STORE = Path(__file__).resolve().parent.parent / "results" / ".runs"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _run_store():
+    """The trained checks read their runs from results/.runs when it exists (warm in CI: seconds),
+    else from this process's store (each quick run trained once per session)."""
+    from validation.store import current_store, use_store
+
+    with use_store(STORE if STORE.is_dir() else current_store()):
+        yield
 
 
 def _gen(seed=0):
@@ -201,7 +216,9 @@ def test_reduced_model_ignores_a_constant_added_to_A2():
 
 
 def test_zero_A2_gives_an_exactly_zero_A1_gradient():
-    """Notes erratum 'A2(0) = 0': at A1 = 0, A2 = 0 the A1 gradient is exactly 0 (Algorithm 1 needs beta0 > 0)."""
+    """Derived: at A1 = 0, A2 = 0 the A1 gradient of the reduced model is exactly 0, which is why
+    Algorithm 1 (reconstructed) starts from A2(0) = beta0 I with beta0 > 0. (The authors' code trains the
+    full model jointly from zero, where the readout W moves first; neither is an error.)"""
     tokens, y = sample_tree_task(nc.chain_graph(8), 3, 1.0, 256, generator=_gen(13))
     model = ReducedModel(8, 3, beta0=0.0)
     loss = -(y * torch.log(model(tokens) + 1e-3)).sum(-1).mean()
@@ -237,17 +254,17 @@ def test_gradient_lemma_autograd_matches_numerics_row_by_row(name):
     """The gradient lemma: autograd (torch) = the first-order formula evaluated by numerics (numpy,
     independent draws) within 5 combined SE on every context entry; row argmax = parent = the
     information argmax (numerics.predicted_parents)."""
-    mine = [r for r in _gradient_checks() if f"({name}" in r.claim]
+    mine = [r for r in _gradient_checks() if f"{name}, S=" in r.claim or f"({name})" in r.claim]
     assert len(mine) == 2
     for r in mine:
-        assert r.passed, r
+        assert r.passed and r.source in SOURCES, r
 
 
 # ----------------------------------------------------------------------------- trained claims
 def test_algorithm1_recovers_the_graph():
     """Theorem (Algorithm 1): softmax(A1)_{i,p(i)} >= 0.95 and argmax = p(i) at every non-root i."""
     for r in checks.check_algorithm1_recovers_graph("quick"):
-        assert r.passed, r
+        assert r.passed and r.source in SOURCES, r
 
 
 def test_induction_head_on_the_chain():
@@ -255,29 +272,30 @@ def test_induction_head_on_the_chain():
     query token (A2 ~ beta I), and the trained model itself outputs the in-context empirical
     conditional (mean TV <= 0.05)."""
     for r in checks.check_induction_head("quick"):
-        assert r.passed, r
+        assert r.passed and r.source in SOURCES, r
 
 
-def test_joint_training_approaches_bayes_and_recovers_the_adjacency():
-    """Figure 2: jointly trained, the position block of A1 reproduces Adj(G) and the loss approaches Bayes:
-    the gap shrinks from half the steps to all of them (5 SE) and lies below a graph-blind predictor's."""
+def test_joint_training_nearer_bayes_than_graph_blind_and_recovers_the_adjacency():
+    """Figure 2: jointly trained, the position block of A1 reproduces Adj(G); the loss lies nearer the
+    Bayes-style loss than the graph-blind loss (paired, 5 SE; the distance to Bayes is measured with its
+    SE in the row's detail) and falls from half the steps to all of them (5 paired SE)."""
     for r in checks.check_joint_training("quick"):
-        assert r.passed, r
+        assert r.passed and r.source in SOURCES, r
 
 
 def test_ood_permutation_predicts_the_in_context_conditional():
     """Theorem (OOD): on a deterministic permutation pi the trained model (Algorithm 1, the query row of A1
     not trained) outputs pi_hat (mean TV <= 0.05, issue 4)."""
     r = checks.check_ood_permutation("quick")
-    assert r.passed, r
+    assert r.passed and r.source == "reconstructed", r
 
 
 def test_two_heads_use_both_parents_and_split_them():
     """Figure 5 (quick: S = 3, T = 16, 8000 AdamW steps of batch 512): with two layer-1 heads the loss
-    falls below the one-parent baseline, and the heads' argmaxes are the two parents at >= 75 % of the
-    two-parent rows (the query row aside; see validation.checks.nichani2024._SPLIT_REQUIRED)."""
+    falls below the one-parent baseline, and the heads' argmaxes are the two parents at more than half of
+    the two-parent rows (the query row aside; validation.checks.nichani2024.SPLIT_REQUIRED, argued there)."""
     for r in checks.check_two_heads("quick"):
-        assert r.passed, r
+        assert r.passed and r.source in SOURCES, r
 
 
 @pytest.mark.slow
@@ -291,7 +309,37 @@ def test_two_heads_split_the_two_parents_at_paper_scale():
 def test_errata_bayes_baseline():
     """Errata: correct Bayes-style chain loss 1.7625 vs the authors' 1.7753 (S = 10, T = 20, alpha = 0.1)."""
     for r in checks.check_errata_bayes("quick"):
-        assert r.passed, r
+        assert r.passed and r.source in SOURCES, r
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_errata_bayes_baseline_at_fresh_seeds(seed):
+    """The cheapest statistical group (the Bayes-baseline errata, Monte Carlo at 5 SE) at three fresh
+    seeds: every row passes (at 5 SE a failure has probability about 1e-6 per row)."""
+    rows = checks.check_errata_bayes("quick", seed=seed)
+    base = checks.check_errata_bayes("quick")
+    assert [r.measured for r in rows] != [r.measured for r in base]  # the seed moves the draws
+    for r in rows:
+        assert r.passed, (seed, r)
+
+
+#: every check group of nichani2024 is statistical (Monte Carlo draws or a trained run)
+STATISTICAL_GROUPS = [fn.__name__ for fn in checks.CHECKS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", STATISTICAL_GROUPS)
+def test_every_statistical_check_group_passes_at_ten_fresh_seeds(group):
+    """Issue 9 item 5: each statistical check group passes at seeds 1..10 (quick profile; the trained
+    groups train a fresh run per seed). The message reports the failure rate over seeds."""
+    fn = getattr(checks, group)
+    failed = []
+    for seed in range(1, 11):
+        out = fn("quick", seed=seed)
+        rows = out if isinstance(out, list) else [out]
+        failed += [(seed, r.claim, r.measured, r.tolerance) for r in rows if not r.passed]
+    seeds = sorted({f[0] for f in failed})
+    assert not failed, f"{group}: {len(seeds)}/10 seeds failed ({len(failed)} rows): {failed}"
 
 
 def test_algorithm1_keeps_the_query_row_uniform_unless_asked():

@@ -1,6 +1,9 @@
 """The first-layer gradient of the reduced model of Nichani, Damian, Lee 2024 at initialisation,
 numerically: its large-T prediction from the information matrix, and the finite-T first-order
 formula by Monte Carlo over sequences (the exact counterparts are in ``theory.causal.gradient``).
+
+The Monte Carlo draws its sequences in chunks, chunk k from ``numerics.seeds.child_rng(seed,
+SEQUENCE_KEY, k)`` (the project's one seed rule).
 """
 from __future__ import annotations
 
@@ -9,18 +12,22 @@ import numpy as np
 from numerics.causal.graphs import check_epsilon, check_S, validate_parents
 from numerics.causal.information import information_matrix
 from numerics.causal.sampling import sample_tree_task
+from numerics.seeds import child_rng
 from theory.args import integer
 from theory.args import seed as check_seed
 
 __all__ = ["predicted_gradient", "first_order_gradient"]
+
+#: the key of the Monte-Carlo sequences: chunk k of ``seed`` is ``child_rng(seed, SEQUENCE_KEY, k)``
+SEQUENCE_KEY = 1
 
 
 def predicted_gradient(parents, S: int, alpha: float, *, n_draws: int = 20000, seed: int = 0,
                        pi=None) -> np.ndarray:
     """Large-T first-step gradient: G[i, j] = I~_{j,i} - (1/(i+1)) sum_{k <= i} I~_{k,i} (j <= i, 0 above).
 
-    The limit of -(T (i+1) S / beta0) dL/dA1_{ij} at A1 = 0, A2 = beta0 I, beta0 -> 0 (notes
-    Section 4.2, 0-based i: i + 1 visible positions), over the context rows (the query row is
+    The gradient lemma (reconstructed; our derivation of its large-T form): the limit of
+    -(T (i+1) S / beta0) dL/dA1_{ij} at A1 = 0, A2 = beta0 I, beta0 -> 0 (notes Section 4.2, 0-based i: i + 1 visible positions), over the context rows (the query row is
     not in it: its finite-T value is in :func:`first_order_gradient`).  ``pi`` as in
     :func:`information_matrix`.
     """
@@ -58,10 +65,10 @@ def first_order_gradient(parents, S: int, alpha: float, *, n_sequences: int = 2*
     T = len(parents) + 1
     total, total_sq = np.zeros((T, T)), np.zeros((T, T))
     lower = np.tri(T, dtype=bool)
-    children = np.random.SeedSequence(check_seed(seed)).spawn(-(-n_sequences // chunk))
-    for start, child in zip(range(0, n_sequences, chunk), children):
+    seed = check_seed(seed)
+    for k, start in enumerate(range(0, n_sequences, chunk)):
         b = sample_tree_task(parents, S, alpha, min(chunk, n_sequences - start),
-                             rng=np.random.default_rng(child), pi=pi)
+                             rng=child_rng(seed, SEQUENCE_KEY, k), pi=pi)
         seq, rows = b.sequences, np.arange(b.sequences.shape[0])[:, None]
         f_hat = (seq[:, :, None] == np.arange(S)).mean(1)  # (B, S)
         present = f_hat > 0

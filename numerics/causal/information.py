@@ -11,7 +11,8 @@ law of (s_j, s_i) is P_ji(s, s') = sum_c mu(c) pi^b(c, s) pi^a(c, s'), so
 both computed without dividing by small mu (P_ji(s,s')/mu(s') = (R^a pi^b)(s', s) <= 1).
 Positions in different trees are independent given pi: I~ = I_chi2 = 0 exactly.
 Every quantity is exact given pi and averaged over n_draws priors with common draws
-(chunk k of the priors from ``SeedSequence(seed).spawn(...)[k]``).
+(chunk k of the priors from ``numerics.seeds.child_rng(seed, PRIOR_KEY, k)``, the project's one
+seed rule).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 from numerics.causal.graphs import check_alpha, check_S, validate_parents
 from numerics.causal.sampling import sample_dirichlet, stationary_distribution
 from numerics.causal.structure import depths, lowest_common_ancestors
+from numerics.seeds import child_rng
 from theory.args import integer
 from theory.args import seed as check_seed
 
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 _CHUNK = 4000
+#: the key of the prior draws: chunk k of ``seed`` is ``child_rng(seed, PRIOR_KEY, k)``
+PRIOR_KEY = 1
 
 
 def _reverse_kernel(pi: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -61,9 +65,8 @@ def _prior_chunks(S: int, alpha: float, n_draws: int, seed: int, pi):
         for start in range(0, len(pi), _CHUNK):
             yield pi[start:start + _CHUNK]
         return
-    children = np.random.SeedSequence(seed).spawn(-(-n_draws // _CHUNK))
-    for start, child in zip(range(0, n_draws, _CHUNK), children):
-        yield sample_dirichlet(alpha, (min(_CHUNK, n_draws - start), S), S, np.random.default_rng(child))
+    for k, start in enumerate(range(0, n_draws, _CHUNK)):
+        yield sample_dirichlet(alpha, (min(_CHUNK, n_draws - start), S), S, child_rng(seed, PRIOR_KEY, k))
 
 
 def lca_information(S: int, alpha: float, pairs, *, n_draws: int = 20000, seed: int = 0,
@@ -174,7 +177,7 @@ def predicted_parents(parents, S: int, alpha: float, *, n_draws: int = 20000, se
     """The ranking: argmax over j < i of row i of :func:`information_matrix`; -1 where no entry is > 0.
 
     Roots have an all-zero row (no common ancestor with any earlier position), so they get -1;
-    the theorem (data processing + Cauchy-Schwarz) says the argmax is the true parent.
+    the theorem (data processing + Cauchy-Schwarz; reconstructed) says the argmax is the true parent.
 
     Parameters
     ----------

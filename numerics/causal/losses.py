@@ -1,7 +1,8 @@
 """Losses of Task 1 of Nichani, Damian, Lee 2024, numerically: cross-entropy, the oracle loss, and
 Monte-Carlo losses of the Bayes-style baselines (with standard errors).
 
-The Monte Carlo draws its sequences in chunks, chunk k from ``SeedSequence(seed).spawn(...)[k]``.
+The Monte Carlo draws its sequences in chunks, chunk k from ``numerics.seeds.child_rng(seed,
+SEQUENCE_KEY, k)`` (the project's one seed rule).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from numerics.causal.graphs import (
     validate_parents,
 )
 from numerics.causal.sampling import sample_dag_task, sample_tree_task
+from numerics.seeds import child_rng
 from theory.args import integer
 from theory.args import seed as check_seed
 
@@ -31,6 +33,9 @@ __all__ = [
     "bayes_losses",
     "dag_bayes_losses",
 ]
+
+#: the key of the Monte-Carlo sequences: chunk k of ``seed`` is ``child_rng(seed, SEQUENCE_KEY, k)``
+SEQUENCE_KEY = 1
 
 
 def cross_entropy(target, prediction, *, epsilon=None) -> np.ndarray:
@@ -94,10 +99,10 @@ def bayes_losses(parents, S: int = 10, alpha: float = 0.1, *, n_sequences: int =
     parents = validate_parents(parents)
     S, alpha = check_S(S), check_alpha(alpha)
     n_sequences = integer(n_sequences, "n_sequences", minimum=2)
-    children = np.random.SeedSequence(check_seed(seed)).spawn(-(-n_sequences // chunk))
+    seed = check_seed(seed)
     parts = {"correct": [], "authors": [], "oracle": []}
-    for start, child in zip(range(0, n_sequences, chunk), children):
-        b = sample_tree_task(parents, S, alpha, min(chunk, n_sequences - start), rng=np.random.default_rng(child))
+    for k, start in enumerate(range(0, n_sequences, chunk)):
+        b = sample_tree_task(parents, S, alpha, min(chunk, n_sequences - start), rng=child_rng(seed, SEQUENCE_KEY, k))
         parts["correct"].append(cross_entropy(b.target, bayes_estimator(b.sequences, parents, S, alpha)))
         parts["authors"].append(cross_entropy(b.target, bayes_estimator_authors(b.sequences, parents, S, alpha)))
         parts["oracle"].append(cross_entropy(b.target, b.target))
@@ -119,10 +124,10 @@ def dag_bayes_losses(parent_lists, S: int = 5, alpha: float = 0.1, *, n_sequence
     S, alpha = check_S(S), check_alpha(alpha)
     n_sequences = integer(n_sequences, "n_sequences", minimum=2)
     one_nn = last_parent_graph(lists)
-    children = np.random.SeedSequence(check_seed(seed)).spawn(-(-n_sequences // chunk))
+    seed = check_seed(seed)
     parts = {"bayes": [], "one_nn": [], "oracle": []}
-    for start, child in zip(range(0, n_sequences, chunk), children):
-        b = sample_dag_task(lists, S, alpha, min(chunk, n_sequences - start), rng=np.random.default_rng(child))
+    for k, start in enumerate(range(0, n_sequences, chunk)):
+        b = sample_dag_task(lists, S, alpha, min(chunk, n_sequences - start), rng=child_rng(seed, SEQUENCE_KEY, k))
         parts["bayes"].append(cross_entropy(b.target, dag_bayes_estimator(b.sequences, lists, S, alpha)))
         parts["one_nn"].append(cross_entropy(b.target, dag_bayes_estimator(b.sequences, one_nn, S, alpha)))
         parts["oracle"].append(cross_entropy(b.target, b.target))

@@ -1,5 +1,9 @@
 """The first-layer gradient of Nichani, Damian, Lee 2024 in expectation over sequences (sympy).
 
+Source: the gradient lemma is reconstructed (the abstract states that the gradient encodes the
+chi-square mutual information and that its largest entries are the edges; the exact first-order
+form and its large-T limit below are our derivation, notes Section 4.2).
+
 For one transition matrix pi = P: the stationary law, the gradient quantity I~_{j,i}(pi) through the
 lowest common ancestor, and S E[c_i d_ij] (the first-order coefficient of dL/dA1 at A1 = 0,
 A2 = beta0 I, :mod:`theory.causal.reduced_model`) by exact enumeration of all S^T sequences; and
@@ -89,7 +93,8 @@ def information_given_pi(parents, P) -> sp.Matrix:
 def expected_first_order_gradient(parents, P, *, large_T: bool = False, epsilon=0) -> sp.Matrix:
     """S E[c_i d_ij] for one pi = P, exactly, by enumerating all S^T sequences (T x T).
 
-    Equals -(T (i+1) S / beta0) dL/dA1[i, j] to first order in beta0 (the normalisation of
+    The gradient lemma (reconstructed; this exact form is derived here). Equals
+    -(T (i+1) S / beta0) dL/dA1[i, j] to first order in beta0 (the normalisation of
     numerics.causal.first_order_gradient).  Roots ~ mu (exact), s_i ~ P(. | s_p(i)), the query
     uniform.  ``large_T=True`` replaces f_hat by mu in c_i (and the subtracted mass by 1): the
     context block then equals ``large_T_gradient(information_given_pi(parents, P))`` exactly.

@@ -1,4 +1,5 @@
-"""The gradient lemma of Nichani, Damian, Lee 2024 on the torch model: the reduced model's first-step
+"""The gradient lemma of Nichani, Damian, Lee 2024 (reconstructed: the paper states that the gradient
+encodes the chi-square information; its exact form here is our derivation, notes Section 4.2) on the torch model: the reduced model's first-step
 gradient of A1 at A1 = 0, A2 = beta0 I, by autograd on fresh sequences, with the first-order formula
 on the same sequences (notes Section 4.2; numerics.causal.first_order_gradient is the numpy route).
 """

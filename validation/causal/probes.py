@@ -75,7 +75,7 @@ def predict(result: CausalResult, tokens, *, device="cpu") -> np.ndarray:
 
 def in_context_agreement(result: CausalResult, *, pi=None, n_sequences: int = 4096, seed: int = 0,
                          device="cpu") -> InContextResult:
-    """Distance of a trained model from the in-context empirical conditional (Theorem, item 4).
+    """Distance of a trained model from the in-context empirical conditional (main theorem, item 4; reconstructed).
 
     Sequences on the model's graph with pi drawn from the prior (``pi=None``), or with a fixed
     ``pi`` (S x S, e.g. a deterministic permutation: out of distribution; roots are then drawn

@@ -1,4 +1,8 @@
-"""Algorithm 1 of Nichani, Damian, Lee 2024: layer-wise gradient descent on the reduced model.
+"""Algorithm 1 of Nichani, Damian, Lee 2024 (reconstructed): layer-wise gradient descent on the reduced model.
+
+Source: reconstructed. The paper's Algorithm 1 was not read; its structure (A1 then A2, from
+A2(0) = beta0 I) and its constants are our reconstruction (notes Section 3.1, [uncertain]); the
+authors' code has no reduced model and no layer-wise training.
 
 Training draws fresh sequences every step with the torch sampler; the test set and the baselines
 come from :mod:`validation.causal.tasks` (the numpy sampler). ``seed`` fixes everything: the same
@@ -28,7 +32,7 @@ def train_two_stage(*, parents, S: int = 5, alpha: float = 1.0, seed: int = 0, b
                     eta1: float = 2000.0, steps1: int = 300, eta2: float = 20.0, steps2: int = 600,
                     batch: int = 4096, epsilon: float = 1e-3, test_size: int = 2**14, n_log: int = 30,
                     train_query_row: bool = False, device="cpu", dtype=torch.float64) -> CausalResult:
-    """Algorithm 1 of Nichani, Damian, Lee 2024 (layer-wise gradient descent on the reduced model).
+    """Algorithm 1 of Nichani, Damian, Lee 2024, reconstructed (layer-wise gradient descent on the reduced model).
 
     A1(0) = 0 (T x T), A2(0) = beta0 I_S. Stage 1: ``steps1`` steps of gradient descent with step
     ``eta1`` on A1 with A2 frozen; stage 2: ``steps2`` steps with step ``eta2`` on A2 with A1 frozen.
@@ -36,7 +40,7 @@ def train_two_stage(*, parents, S: int = 5, alpha: float = 1.0, seed: int = 0, b
     theorem uses). The loss is -sum_s' pi(s'|s_T) log(f(X)_s' + epsilon): the reduced model's
     output can put mass 0 on a possible label (notes Section 2.2), hence the smoothing.
 
-    The theorem: row i of softmax(A1) concentrates on the parent p(i) (the argmax of the
+    The main theorem (reconstructed): row i of softmax(A1) concentrates on the parent p(i) (the argmax of the
     chi-square information, notes Section 4.3), A2 -> beta I (token matching), and the output
     tends to the in-context empirical conditional. Defaults are the notes' Section 7.4 run.
 

@@ -24,7 +24,7 @@ reduced model (its checks).
 from __future__ import annotations
 
 import numerics.causal as nc
-from numerics.seeds import child_rng
+from numerics.seeds import child_rng, child_seed
 from theory.args import choice
 from validation.causal import (
     CausalResult,
@@ -102,17 +102,18 @@ def graph(name: str, T: int, seed: int = 0) -> tuple[int, ...]:
 # Algorithm 1 on the reduced model (the checks)
 # ---------------------------------------------------------------------------------------------
 
-def algorithm1_config(profile: str, name: str, train_query_row: bool = False) -> RunConfig:
-    """Algorithm 1 (``train_two_stage``, seed 0) on the setting ``name`` of :data:`ALGORITHM1`;
-    ``train_query_row=True`` is the unrestricted run (the query row of A1 trained too)."""
+def algorithm1_config(profile: str, name: str, train_query_row: bool = False, *, seed: int = 0) -> RunConfig:
+    """Algorithm 1 (``train_two_stage``, training seed ``seed``) on the setting ``name`` of
+    :data:`ALGORITHM1` (its graph fixed: the random tree is ``random_tree(24, seed=0)`` for every
+    training seed); ``train_query_row=True`` is the unrestricted run (the query row of A1 trained too)."""
     setting, sizes = ALGORITHM1[name], SIZES[check_profile(profile)]["algorithm1"]
     return RunConfig.of(train_two_stage, parents=graph(name, setting["T"]), S=setting["S"], alpha=setting["alpha"],
-                        seed=0, train_query_row=bool(train_query_row), **sizes)
+                        seed=seed, train_query_row=bool(train_query_row), **sizes)
 
 
-def algorithm1(profile: str, name: str, train_query_row: bool = False) -> CausalResult:
+def algorithm1(profile: str, name: str, train_query_row: bool = False, *, seed: int = 0) -> CausalResult:
     """The trained run of :func:`algorithm1_config`."""
-    return run(algorithm1_config(profile, name, train_query_row))
+    return run(algorithm1_config(profile, name, train_query_row, seed=seed))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,13 +163,15 @@ def standard(profile: str, *, seed: int = 0) -> CausalResult:
 
 def many_graphs_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
     """Figure 9: one run per random forest (parent probability 1/2, S = 3, T = 20, alpha = 0.1), graph
-    k drawn k-th from ``child_rng(seed, MANY_GRAPHS_KEY)`` and trained with seed ``seed + k``."""
+    k drawn k-th from ``child_rng(seed, MANY_GRAPHS_KEY)`` and trained with seed
+    ``child_seed(seed, MANY_GRAPHS_KEY, k)`` (the one seed rule: no two seeds share a graph's run)."""
     sizes = dict(SIZES[check_profile(profile)]["many"])
     n_graphs = sizes.pop("graphs")
     rng = child_rng(seed, MANY_GRAPHS_KEY)
     graphs = [nc.random_forest(T_MANY, 0.5, rng=rng) for _ in range(n_graphs)]
-    return [RunConfig.of(train_disentangled, parents=g, S=S_MANY, alpha=ALPHA, seed=seed + k, weight_decay=0.0,
-                         n_log=2, **sizes) for k, g in enumerate(graphs)]
+    return [RunConfig.of(train_disentangled, parents=g, S=S_MANY, alpha=ALPHA,
+                         seed=child_seed(seed, MANY_GRAPHS_KEY, k), weight_decay=0.0, n_log=2, **sizes)
+            for k, g in enumerate(graphs)]
 
 
 def many_graphs(profile: str, *, seed: int = 0, workers: int = 1) -> list[CausalResult]:
