@@ -143,3 +143,24 @@ def test_train_mesa_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_st
         np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
     np.testing.assert_array_equal(resumed.W_KQ, whole.W_KQ)
     assert not store.checkpoint_path(config).exists()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_joint_causal_training_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_step, monkeypatch, tmp_path,
+                                                                                  optimizer):
+    from validation.causal import joint, train_disentangled
+
+    config = RunConfig.of(train_disentangled, parents=(-1, 0, 1, 2), S=3, steps=30, batch=32, test_size=128, n_log=4,
+                          seed=4, optimizer=optimizer)
+    whole = config.execute()
+    restore = _kill_at(monkeypatch, joint, "draw_batch", 17)
+    with use_store(tmp_path) as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.run(config)
+        assert store.checkpoint_path(config).is_file()
+        restore()
+        resumed = store.run(config)
+    np.testing.assert_array_equal(resumed.losses, whole.losses)
+    np.testing.assert_array_equal(resumed.A1, whole.A1)
+    np.testing.assert_array_equal(resumed.W, whole.W)
+    assert not store.checkpoint_path(config).exists()

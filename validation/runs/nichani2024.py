@@ -40,7 +40,7 @@ __all__ = [
     "PAPER", "PROFILES", "SIZES", "ALPHA", "S_SINGLE", "T_SINGLE", "S_MANY", "T_MANY", "S_GRADIENT",
     "ALPHA_GRADIENT", "ALGORITHM1", "MANY_GRAPHS_KEY", "check_profile", "graph",
     "algorithm1_config", "algorithm1", "single_config", "single", "two_heads_config", "two_heads",
-    "standard_config", "standard", "many_graphs", "many_graphs_configs", "gradient_config", "gradient",
+    "standard_config", "standard", "many_graphs", "many_graphs_configs", "gradient_config", "gradient", "all_configs",
 ]
 
 PAPER = "nichani2024"
@@ -194,3 +194,19 @@ def gradient_config(profile: str, parents, *, seed: int = 0) -> RunConfig:
 def gradient(profile: str, parents, *, seed: int = 0) -> GradientResult:
     """The result of :func:`gradient_config`."""
     return run(gradient_config(profile, parents, seed=seed))
+
+
+def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
+    """The standard runs of the paper at ``profile`` (what ``--cluster`` submits first): Algorithm 1 on
+    both settings, the single-head runs of Figs 2 and 6 (and the half-length chain run of the checks), the
+    two-head run, the standard transformer, Fig 9's graphs and the chain's gradient run. (The check's
+    random-tree gradient run is left to train when asked: it is small.)"""
+    profile = check_profile(profile)
+    T = SIZES[profile]["gradient"]["T"]
+    configs = [algorithm1_config(profile, name, query, seed=seed)
+               for name, query in (("random", False), ("chain", False), ("chain", True))]
+    configs += [single_config(profile, name, seed=seed) for name in ("chain", "pairs", "random")]
+    configs += [single_config(profile, "chain", seed=seed, fraction=0.5), two_heads_config(profile, seed=seed),
+                standard_config(profile, seed=seed)]
+    configs += many_graphs_configs(profile, seed=seed) + [gradient_config(profile, nc.chain_graph(T), seed=seed)]
+    return list(dict.fromkeys(configs))
