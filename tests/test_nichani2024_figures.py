@@ -34,10 +34,26 @@ def quick_figures(tmp_path_factory):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("nichani2024-quick")
     store = STORE if STORE.is_dir() else current_store()
-    with use_store(store):
+    with use_store(store) as used:
         for fn in figs.FIGURES.values():
             fn(profile="quick", out=str(out), seed=0)
+    if STORE.is_dir():  # a store of this fixture's own: what it returned is what the figures asked for
+        FIGURE_CONFIGS[:] = used.configs()
     return out
+
+
+FIGURE_CONFIGS = []  # the runs the quick figures used (filled by the fixture when it has a store of its own)
+
+
+def test_all_configs_lists_every_run_the_figures_use(quick_figures):
+    """``--cluster`` submits ``validation.runs.nichani2024.all_configs`` first: it must hold every run a
+    figure asks for, or that run would train alone later."""
+    from validation.runs.nichani2024 import all_configs
+
+    if not FIGURE_CONFIGS:
+        pytest.skip("the figures shared the session's in-memory store (no results/.runs): their own runs unknown")
+    missing = set(FIGURE_CONFIGS) - set(all_configs("quick"))
+    assert not missing, sorted(c.name for c in missing)
 
 
 def test_every_figure_has_a_companion():
