@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import write_result
 from validation.papers import PAPERS as _TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +45,7 @@ def main(argv=None) -> dict:
         print(f"{paper}: {wall:.0f} s (rc {proc.returncode})", file=sys.stderr)
     result = {"benchmark": f"icl-theory figures --profile {ns.profile}, per paper", "profile": ns.profile,
               "cpus": os.cpu_count(), "papers": rows}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    target = OUT if ns.profile == "quick" else OUT.with_name("figures_paper.json")
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(target)
+    write_result(OUT if ns.profile == "quick" else OUT.with_name("figures_paper.json"), result)
     print(json.dumps(result, indent=2))
     return result
 

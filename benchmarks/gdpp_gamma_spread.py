@@ -9,13 +9,13 @@ Usage: ``python -m benchmarks.gdpp_gamma_spread``.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_result
 from numerics.lsa import fit_gdpp
 
 OUT = Path(__file__).resolve().parent / "results" / "gdpp_gamma_spread.json"
@@ -35,10 +35,7 @@ def main() -> dict:
     rows.append(spread(10, 100_000, range(2000, 2008)))
     result = {"benchmark": "fit-to-fit SD of the recurrent 2-step GD++ gamma (U(-1/2,1/2), d = 10)",
               "cpus": os.cpu_count(), "rows": rows}
-    tmp = OUT.with_suffix(".tmp")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(OUT)
+    write_result(OUT, result)
     for r in rows:
         print(f"N = {r['N']}, n = {r['n_fit']}: gamma {r['mean']:.5f} +- {r['sd']:.5f} (SD over {len(r['gammas'])})")
     return result

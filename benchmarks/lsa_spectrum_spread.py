@@ -13,13 +13,13 @@ Writes ``benchmarks/results/lsa_spectrum_spread.json``. Usage: ``python -m bench
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_result
 from numerics.lsa import gdpp_condition_numbers, gram_spectrum, sample_tasks
 from numerics.seeds import child_rng
 
@@ -49,10 +49,7 @@ def main() -> dict:
               "cpus": os.cpu_count(), "lam_max": {str(k): v for k, v in lam_max.items()},
               "cond_N25": cond, "gamma_min_median": float(best), "one_over_lam_max_N25": float(1 / lam.max()),
               "seconds": time.perf_counter() - started}
-    tmp = OUT.with_suffix(".tmp")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(OUT)
+    write_result(OUT, result)
     for N, s in lam_max.items():
         print(f"N = {N}: lambda_max mean {s['mean']:.3f} SD {s['sd']:.3f}; paper {s['paper']} at z = {s['paper_z']:.2f}")
     for g in ("0", "0.099", "0.142", "0.16", "0.2", best):

@@ -18,13 +18,13 @@ Usage: ``python -m benchmarks.lsa_trained_spread`` (32 minutes on 2 cores shared
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_result
 from numerics.lsa import gdpp_predict, kstep_gd_predict, sample_tasks
 from numerics.seeds import child_rng
 from validation.runs.vonoswald2023 import figure_run
@@ -77,10 +77,7 @@ def main() -> dict:
     result = {"benchmark": "seed-to-seed spread of the quick-profile trained LSA runs (1 and 2 layers)",
               "seeds": [SEEDS.start, SEEDS.stop - 1], "cpus": os.cpu_count(), "stats": stats, "rows": rows,
               "seconds": time.perf_counter() - started}
-    tmp = OUT.with_suffix(".tmp")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(OUT)
+    write_result(OUT, result)
     for k, s in stats.items():
         print(f"{k}: mean {s['mean']:.4g} SD {s['sd']:.3g} [{s['min']:.4g}, {s['max']:.4g}]")
     return result

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import write_result
 import numerics.causal as nc
 from validation.causal import DisentangledTransformer, sample_tree_task
 
@@ -77,8 +78,7 @@ def main(argv=None) -> dict:
                      cpu_count=os.cpu_count(), load_average=load),
         note="wall-clock rates on a shared machine: compare runs at similar load",
     )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     return result
 
 

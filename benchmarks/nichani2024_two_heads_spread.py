@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_result
 from validation.checks.nichani2024 import SPLIT_REQUIRED, chance_split_tail, head_split
 from validation.runs import nichani2024 as runs
 from validation.store import use_store
@@ -57,8 +58,7 @@ def main(argv=None) -> dict:
                           split_fraction_sd=float(fractions.std(ddof=1)) if len(rows) > 1 else None,
                           split_fraction_min=float(fractions.min()),
                           below_threshold=int((fractions <= SPLIT_REQUIRED["quick"]).sum()))
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+            write_result(args.out, result)
             print(json.dumps(rows[-1]), flush=True)
     return result
 

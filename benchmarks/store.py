@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -49,11 +51,7 @@ def main(argv=None) -> dict:
               "ratio_in_command": (second["in_command_s"] / first["in_command_s"]
                                    if first["in_command_s"] and second["in_command_s"] is not None else None),
               "load_avg_after": os.getloadavg()}
-    out = RESULTS / f"store_{ns.profile}.json"
-    tmp = out.with_suffix(".tmp")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    write_result(RESULTS / f"store_{ns.profile}.json", result)
     print(json.dumps(result, indent=2))
     return result
 

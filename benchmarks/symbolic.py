@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sympy as sp
 
+from benchmarks import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "symbolic.json"
 
@@ -80,10 +82,7 @@ def main() -> dict:
         "derivations": rows,
         "slowest_first_s": max(r["first_s"] for r in rows.values()),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(OUT)
+    write_result(OUT, result)
     print(json.dumps({k: v for k, v in result.items() if k != "derivations"}, indent=2))
     return result
 

@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "vonoswald2023.json"
 
@@ -92,10 +94,7 @@ def main(argv=None) -> dict:
         out["results"][key] = {name: _run(layers, args.steps, th, dt, pf) for name, th, dt, pf in VARIANTS}
     if args.full:
         out["results"]["default_train_lsa_end_to_end"] = _full()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    os.replace(tmp, OUT)
+    write_result(OUT, out)
     print(json.dumps(out, indent=2))
     return out
 

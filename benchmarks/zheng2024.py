@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "zheng2024.json"
 
@@ -158,8 +160,7 @@ def main(argv=None) -> int:
         results[name] = _child(name, ns.threads)
         print(json.dumps(results[name], indent=1), flush=True)
     results["machine"]["load_avg_end"] = os.getloadavg()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    write_result(OUT, results, sort_keys=True)
     print(f"wrote {OUT}")
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_result
 from validation.runs.zheng2024 import check_config
 from validation.store import run, use_store
 
@@ -46,10 +47,7 @@ def main(profile: str = "quick") -> dict:
         result[profile] = {name: spread(profile, name) for name in ("gauss_sample", "sparse_sample")}
     result["benchmark"] = "seed-to-seed spread of the sampled Zheng check runs (seeds 1..20)"
     result["cpus"] = os.cpu_count()
-    tmp = OUT.with_suffix(".tmp")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, OUT)
+    write_result(OUT, result)
     return result
 
 
