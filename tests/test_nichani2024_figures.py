@@ -16,43 +16,32 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from paper_figs import nichani2024 as figs
 from paper_figs.registry import check_figure, figure_checks_of
 from validation.checks import SOURCES
 from validation.checks.nichani2024 import chance_split_tail
-from validation.store import current_store, use_store
+from validation.store import current_store
 
 PAPER = "nichani2024"
-STORE = Path(__file__).resolve().parent.parent / "results" / ".runs"
 
 
 @pytest.fixture(scope="session")
-def quick_figures(tmp_path_factory):
-    """Every figure at the quick profile in a temporary folder; returns that folder."""
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("nichani2024-quick")
-    store = STORE if STORE.is_dir() else current_store()
-    with use_store(store) as used:
-        for fn in figs.FIGURES.values():
-            fn(profile="quick", out=str(out), seed=0)
-    if STORE.is_dir():  # a store of this fixture's own: what it returned is what the figures asked for
-        FIGURE_CONFIGS[:] = used.configs()
-    return out
+def quick_figures(draw_quick_figures):
+    """Every figure at the quick profile in a temporary folder; returns that folder (tests/conftest.py;
+    without results/.runs the runs are shared with the trained checks through the process's store)."""
+    return draw_quick_figures(PAPER, fallback=current_store())[0]
 
 
-FIGURE_CONFIGS = []  # the runs the quick figures used (filled by the fixture when it has a store of its own)
-
-
-def test_all_configs_lists_every_run_the_figures_use(quick_figures):
+def test_all_configs_lists_every_run_the_figures_use(draw_quick_figures):
     """``--cluster`` submits ``validation.runs.nichani2024.all_configs`` first: it must hold every run a
     figure asks for, or that run would train alone later."""
     from validation.runs.nichani2024 import all_configs
 
-    if not FIGURE_CONFIGS:
+    used = draw_quick_figures(PAPER, fallback=current_store())[1]
+    if not used:
         pytest.skip("the figures shared the session's in-memory store (no results/.runs): their own runs unknown")
-    missing = set(FIGURE_CONFIGS) - set(all_configs("quick"))
+    missing = set(used) - set(all_configs("quick"))
     assert not missing, sorted(c.name for c in missing)
 
 

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
-import torch
 
 from paper_figs import vonoswald2023 as figs
 from paper_figs.registry import check_figure, figure_checks_of, figures_of
@@ -27,6 +25,7 @@ from theory.lsa import (gdpp_eigenvalue_map, one_step_loss, ood_input_scale_loss
                         optimal_step_size)
 from validation.checks import SOURCES
 from validation.store import use_store
+from validation.threads import limit_threads
 
 PAPER = "vonoswald2023"
 EXPECTED = {"fig1_right", "fig2", "fig3", "fig6", "fig9", "fig10", "fig13"}
@@ -44,9 +43,8 @@ def _notes_L_star(d, N):
 def smoke(tmp_path_factory):
     """Run every figure once at the smoke sizes in a fresh in-memory run store; return
     (out folder, {name: paths}, the store)."""
-    torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("figs")
-    with use_store(None) as store:
+    with limit_threads(1), use_store(None) as store:
         written = {name: fn(profile="_smoke", out=str(out), seed=0) for name, fn in figs.FIGURES.items()}
     return out / PAPER, written, store
 
@@ -65,30 +63,20 @@ def test_registry_lists_every_figure_of_the_brief_and_a_companion_for_each():
 
 
 @pytest.fixture(scope="session")
-def quick_figures(tmp_path_factory):
-    """Every figure at the quick profile in a temporary folder; trained models from results/.runs when it
-    exists (warm in CI), else from a temporary store."""
-    torch.set_num_threads(1)
-    root = Path(__file__).resolve().parents[1] / "results" / ".runs"
-    out = tmp_path_factory.mktemp("quick")
-    store = root if root.is_dir() else tmp_path_factory.mktemp("store")
-    with use_store(store) as used:
-        for fn in figs.FIGURES.values():
-            fn(profile="quick", out=str(out), seed=0)
-    FIGURE_CONFIGS[:] = used.configs()
-    return out
+def quick_figures(draw_quick_figures):
+    """Every figure at the quick profile in a temporary folder (tests/conftest.py: the runs from
+    results/.runs when it exists, warm in CI, else from a temporary store)."""
+    return draw_quick_figures(PAPER)[0]
 
 
-FIGURE_CONFIGS = []  # the runs the quick figures used (filled by the fixture)
-
-
-def test_all_configs_lists_every_run_the_figures_use(quick_figures):
+def test_all_configs_lists_every_run_the_figures_use(draw_quick_figures):
     """``--cluster`` submits ``validation.runs.vonoswald2023.all_configs`` first: it must hold every run a
     figure asks for, or that run would train alone later."""
     from validation.runs.vonoswald2023 import all_configs
 
-    missing = set(FIGURE_CONFIGS) - set(all_configs("quick"))
-    assert FIGURE_CONFIGS and not missing, sorted(c.name for c in missing)
+    used = draw_quick_figures(PAPER)[1]
+    missing = set(used) - set(all_configs("quick"))
+    assert used and not missing, sorted(c.name for c in missing)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -8,42 +8,30 @@ shared by the session.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
-import torch
 
 from paper_figs import zheng2024 as figs
 from paper_figs.registry import check_figure
-from validation.store import use_store
 
 PAPER = "zheng2024"
-STORE = Path(__file__).resolve().parents[1] / "results" / ".runs"
 
 
 @pytest.fixture(scope="session")
-def quick_figures(tmp_path_factory):
-    """Every figure at the quick profile, seed 0, into one temporary folder; returns that folder."""
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("zheng-figs")
-    store = STORE if STORE.exists() else tmp_path_factory.mktemp("zheng-store")
-    with use_store(store) as used:
-        for fn in figs.FIGURES.values():
-            fn(profile="quick", out=str(out), seed=0)
-    FIGURE_CONFIGS[:] = used.configs()
-    return out
+def quick_figures(draw_quick_figures):
+    """Every figure at the quick profile, seed 0, into one temporary folder (tests/conftest.py); returns
+    that folder."""
+    return draw_quick_figures(PAPER)[0]
 
 
-FIGURE_CONFIGS = []  # the runs the quick figures used (filled by the fixture)
-
-
-def test_all_configs_lists_every_run_the_figures_use(quick_figures):
+def test_all_configs_lists_every_run_the_figures_use(draw_quick_figures):
     """``--cluster`` submits ``validation.runs.zheng2024.all_configs`` first: it must hold every run a
     figure asks for, or that run would train alone later."""
     from validation.runs.zheng2024 import all_configs
 
-    missing = set(FIGURE_CONFIGS) - set(all_configs("quick"))
-    assert FIGURE_CONFIGS and not missing, sorted(c.name for c in missing)
+    used = draw_quick_figures(PAPER)[1]
+    missing = set(used) - set(all_configs("quick"))
+    assert used and not missing, sorted(c.name for c in missing)
 
 
 def test_every_figure_has_a_companion():
