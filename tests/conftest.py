@@ -1,6 +1,7 @@
-"""Fixtures shared by the per-paper figure tests."""
+"""Fixtures shared by the tests: the per-paper quick figures, and an optional run store for the slow tests."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,20 @@ from validation.threads import limit_threads
 #: the command line's run store; CI runs ``icl-theory reproduce --profile quick`` before pytest, so it
 #: is warm there and the figure tests cost seconds
 STORE = Path(__file__).resolve().parents[1] / "results" / ".runs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checks_store():
+    """With ``ICL_THEORY_TEST_STORE=DIR`` set, every test that trains through the run store without a
+    store of its own uses ``DIR``: ``ICL_THEORY_TEST_STORE=results-paper/.runs pytest -m slow`` runs the
+    paper-scale tests on the runs a ``reproduce --profile paper`` stored (same config, same result), and
+    trains (and stores) only the ones it lacks. Unset (the default), the process's own store is used."""
+    location = os.environ.get("ICL_THEORY_TEST_STORE")
+    if not location:
+        yield None
+        return
+    with use_store(location) as store:
+        yield store
 
 
 @pytest.fixture(scope="session")

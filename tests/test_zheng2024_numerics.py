@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from numerics.mesa import (balanced_flow_curve, c_star, empirical_loss_and_grad, exact_grid_size,
-                           integrate_flow, manifold_gd, phase_grid_loss_and_grad, position_error_curve,
+from numerics.mesa import (balanced_flow_curve, balanced_gd_error_bound, c_star, empirical_loss_and_grad,
+                           exact_grid_size, integrate_flow, manifold_gd, phase_grid_loss_and_grad, position_error_curve,
                            predict, red_params, reduced_loss_value, sample_sequences, sequence_losses,
                            x1_quadrature)
 from theory import mesa as tm
@@ -345,6 +345,28 @@ def test_manifold_gd_is_first_order_euler_of_the_flow_and_matches_the_notes_epoc
     assert abs(epoch90 - 87) <= 5
 
 
+@pytest.mark.parametrize("law,d,T,c0", [("gaussian(1)", 5, 100, 0.01), ("gaussian(1)", 2, 6, 0.01),
+                                        ("uniform(1)", 3, 20, 0.05)])
+def test_balanced_gd_error_bound_holds_and_is_first_order(law, d, T, c0):
+    """The proven bound on |GD - balanced flow| holds at every epoch for step sizes eta = 0.8 / f, and is
+    first order: f x (largest bound) converges as lr -> 0 (f = 64 and 256 within 5 %), where it is within
+    a factor 10 of the actual largest error (not vacuous)."""
+    cs = c_star(d, T, law)
+    k = tm.loss_coefficients(d, T, parse_law(law))
+    lr0 = 0.8 / float(2 * k["S"] * k["k1"])  # eta = 2 S k1 lr = 0.8
+    tops = []
+    for f in (1, 2, 64, 256):
+        lr, epochs = lr0 / f, 40 * f
+        a, b = manifold_gd(np.sqrt(c0), np.sqrt(c0), d, T, law, lr, epochs)
+        err = np.abs(a * b - balanced_flow_curve(lr * np.arange(epochs + 1), c0, d, T, law))
+        bound = balanced_gd_error_bound(epochs, c0, lr, d, T, law)
+        assert np.all(err <= bound + 1e-12 * cs), (f, np.max(err - bound))
+        tops.append(f * bound.max())
+        if f >= 64:
+            assert err.max() > bound.max() / 10
+    assert abs(tops[3] / tops[2] - 1) < 0.05
+
+
 def test_lambdified_helpers_match_exact_theory():
     """c_star, reduced_loss_value and position_error_curve = float of the exact theory values."""
     law = Gaussian(2)
@@ -375,6 +397,8 @@ def test_lambdified_helpers_match_exact_theory():
     (lambda: manifold_gd(2.0, 2.0, 5, 100, "gaussian(1)", 1e-2, 50), "lr = 0.01 makes gradient descent diverge"),
     (lambda: manifold_gd(0.1, 0.1, 5, 100, "gaussian(1)", -1e-3, 5), "lr must be a finite number > 0"),
     (lambda: balanced_flow_curve([0.0], -0.1, 5, 100, "gaussian(1)"), "c0 must be >= 0"),
+    (lambda: balanced_gd_error_bound(10, 0.0, 1e-4, 5, 100, "gaussian(1)"), "c0 must be in"),
+    (lambda: balanced_gd_error_bound(10, 0.01, 1.0, 5, 100, "gaussian(1)"), "lr too large for the bound"),
     (lambda: position_error_curve([1, 2], 0.2, 5, "gaussian(1)"), "ts must be >= 2"),
     (lambda: c_star(5, 100, parse_law("full_one(1)")), "law must satisfy Assumption 4.1"),
 ])

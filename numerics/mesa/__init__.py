@@ -9,7 +9,7 @@ Data: x_{t+1} = W x_t with W = diag(e^{i theta_j}), theta_j ~ U[0, 2 pi), real x
 * :mod:`numerics.mesa.flow`: ``integrate_flow`` (scipy) and ``manifold_gd`` (the GD recursion);
 * :mod:`numerics.mesa.lambdified`: float values of the closed forms of :mod:`theory.mesa`.
 """
-from numerics.mesa.flow import integrate_flow, manifold_gd
+from numerics.mesa.flow import balanced_gd_error_bound, integrate_flow, manifold_gd
 from numerics.mesa.lambdified import balanced_flow_curve, c_star, position_error_curve, reduced_loss_value
 from numerics.mesa.model import empirical_loss_and_grad, predict, red_params, sequence_losses
 from numerics.mesa.population import exact_grid_size, phase_grid_loss_and_grad, x1_quadrature
@@ -27,6 +27,7 @@ __all__ = [
     "phase_grid_loss_and_grad",
     "integrate_flow",
     "manifold_gd",
+    "balanced_gd_error_bound",
     "c_star",
     "reduced_loss_value",
     "balanced_flow_curve",

@@ -19,7 +19,7 @@ from theory.args import integer, positive
 from theory.laws import as_law
 from theory.mesa.moments import require_assumption_41
 
-__all__ = ["integrate_flow", "manifold_gd"]
+__all__ = ["integrate_flow", "manifold_gd", "balanced_gd_error_bound"]
 
 _A, _B = sp.symbols("a b", real=True)
 
@@ -113,3 +113,46 @@ def manifold_gd(a0: float, b0: float, d: int, T: int, law, lr: float, epochs: in
                 raise ValueError(f"lr = {lr} makes gradient descent diverge at epoch {i + 1}; "
                                  f"lr must be < about 2/((a^2 + b^2) Acal) = {2 / ((a0**2 + b0**2) * Acal):.3g}")
     return a, b
+
+
+def balanced_gd_error_bound(epochs: int, c0: float, lr: float, d: int, T: int, law, *,
+                            masked: bool = False) -> np.ndarray:
+    """A proven bound on |c_k - c(k lr)| between balanced GD and the balanced (logistic) flow (derived).
+
+    From a = b = sqrt(c0), GD on the manifold keeps a = b and c = ab obeys
+    c <- c (1 + (eta/2)(1 - x))^2 with x = c/c*, eta = 2 S k1 lr; the flow is x' = 2 S k1 x (1 - x).
+    In the logit z = log(x / (1 - x)) the flow moves by exactly eta per step, and one GD step moves by
+    dz = 2 log(1 + eta u / 2) - log(1 - eta x - eta^2 x u / 4) (u = 1 - x).  The elementary bounds
+    y - y^2/2 <= log(1 + y) <= y and y <= -log(1 - y) <= y + y^2 / (2 (1 - y)) give, for every x in
+    [0, 1],  -eta^2/4 <= dz - eta <= eta^2/16 + y_max^2 / (2 (1 - y_max)) with y_max = eta + eta^2/16,
+    so |dz - eta| <= K eta^2.  After k steps |z_k - z(k lr)| <= k K eta^2 =: r_k, and since
+    dx/dz = x (1 - x), |x_k - x(k lr)| <= r_k max{sigma'(z) : |z - z(k lr)| <= r_k}.
+
+    Returns
+    -------
+    ndarray (epochs + 1,): the bound on |c_k - c(k lr)| in units of c (0 at k = 0).
+
+    Raises
+    ------
+    ValueError
+        ``c0`` not in (0, c*) (the logistic start this bound covers), or eta + eta^2/16 >= 1.
+    """
+    epochs, lr, law = integer(epochs, "epochs", minimum=0), positive(lr, "lr"), as_law(law)
+    if not masked:
+        require_assumption_41(law, d, "balanced_gd_error_bound")
+    k = tm.loss_coefficients(d, T, law)
+    Sk1, Acal = float(k["S"] * k["k1"]), float(k["Acal"])
+    cs = Sk1 / Acal
+    if not (np.isfinite(c0) and 0 < c0 < cs):
+        raise ValueError(f"c0 must be in (0, c* = {cs:.6g}), got {c0}")
+    eta = 2 * Sk1 * lr
+    y = eta + eta ** 2 / 16
+    if y >= 1:
+        raise ValueError(f"lr too large for the bound: eta = 2 S k1 lr = {eta:.4g} needs eta + eta^2/16 < 1")
+    K = max(0.25, 1 / 16 + y ** 2 / (2 * (1 - y)) / eta ** 2)
+    steps = np.arange(epochs + 1)
+    z_flow = np.log(c0 / (cs - c0)) + eta * steps
+    r = steps * K * eta ** 2
+    z_near = np.clip(0.0, z_flow - r, z_flow + r)  # the point of the interval closest to 0
+    e = np.exp(-np.abs(z_near))
+    return cs * r * e / (1 + e) ** 2  # sigma'(z) = e^{-|z|} / (1 + e^{-|z|})^2, without cancellation
