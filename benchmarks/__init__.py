@@ -6,23 +6,15 @@ folder and a rename, so an interrupted benchmark never leaves a broken result be
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from paper_figs.artifacts import atomic_path
 
 __all__ = ["write_result"]
 
 
 def write_result(target, result: dict, *, sort_keys: bool = False) -> Path:
     """Write ``result`` as indented JSON to ``target`` atomically (creating its folder) and return the path."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(result, indent=2, sort_keys=sort_keys) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(result, indent=2, sort_keys=sort_keys) + "\n")
+    return Path(target)

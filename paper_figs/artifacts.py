@@ -39,15 +39,23 @@ def ensure_out_dir(out) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target):
-    """Yield a temporary path beside ``target``; move it onto ``target`` only on success."""
+    """Yield a temporary path beside ``target``; move it onto ``target`` only on success, with the
+    permissions a plain ``open`` would give (``mkstemp`` creates its file readable by its owner only)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

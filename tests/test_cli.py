@@ -329,6 +329,23 @@ def test_an_interrupted_write_leaves_neither_a_partial_file_nor_a_temporary(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
 
 
+def test_written_files_get_the_permissions_of_a_plain_open(tmp_path):
+    """Results written atomically (figures, reports, benchmark JSON) are readable by others as a plain
+    ``open`` would make them under the umask, not owner-only as ``mkstemp`` creates them."""
+    import os
+
+    from benchmarks import write_result
+    from paper_figs.artifacts import write_text
+
+    old = os.umask(0o022)
+    try:
+        a = write_text(tmp_path / "REPORT.md", "x")
+        b = write_result(tmp_path / "bench.json", {"x": 1})
+    finally:
+        os.umask(old)
+    assert (a.stat().st_mode & 0o777) == 0o644 and (b.stat().st_mode & 0o777) == 0o644
+
+
 def test_check_results_two_sided_one_sided_and_nan():
     """compare is |m - t| <= tol (relative: tol |t|); exceeds is m > t + margin; NaN never passes."""
     from validation.checks import compare, exceeds
