@@ -606,22 +606,47 @@ def _statistical(fn) -> bool:
     return fn not in (check_prop1_one_layer_is_one_gd_step, check_k_layers_are_k_gd_steps, check_gdpp_identity)
 
 
+def _plateau_bound(n: int, layers: int) -> int:
+    """The most runs of ``n`` fresh seeds that may still be on their plateau at the quick length: the
+    binomial 1e-3 upper quantile at the 97.5 % Clopper-Pearson upper bound of the rate measured over 40
+    seeds by benchmarks/lsa_plateau_escape.py."""
+    import json
+    from pathlib import Path
+
+    from scipy import stats
+
+    data = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/lsa_plateau_escape.json").read_text())
+    row = data["one" if layers == 1 else "two"]
+    x, m = row["on_plateau_at_quick"], len(row["escape_steps"])
+    p_hi = float(stats.beta.ppf(0.975, x + 1, m - x))
+    return int(stats.binom.isf(1e-3, n, p_hi))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("check", [fn for fn in CHECKS if _statistical(fn)], ids=lambda fn: fn.__name__)
 def test_statistical_check_groups_pass_at_seeds_1_to_10(check):
     """Every statistical check group (Monte Carlo, fits, trained runs: seed K trains the figures' run of
-    seed K) passes at seeds 1..10; at 5 SE the expected failure rate is zero.  The message reports it.
-    Time: the untrained groups about 5 minutes together; each trained group trains ten runs (one layer:
-    about 10 x 25 s, two layers about 10 x 60 s on two cores).  Expected outcome of the trained groups:
-    over seeds 100..119 one run in 20 of each depth stayed on its plateau at the quick length
-    (benchmarks/results/lsa_trained_spread.json; paper A.11), and such a run fails its rows: a failure
-    there is the quick profile's training budget, which the message's seed list shows."""
-    failures = []
+    seed K) at seeds 1..10; the message reports the failure rate.
+
+    Monte Carlo and fit groups: every row passes at every seed (at 5 SE the expected failure rate is zero).
+    Trained groups: a run's rows may fail only when its first row says the run is still on its initial
+    plateau (paper A.11: seed-dependent plateaus; at the quick length about one run in 20, with a heavy
+    tail: seed 7's one-layer run escapes only near step 5300, past the paper's own 5000), every run that
+    left its plateau passes every row, and the number of plateaued runs is within the binomial bound of the
+    rate measured over 40 other seeds (:func:`_plateau_bound`). Time: the untrained groups about 5 minutes
+    together; each trained group trains ten runs (one layer about 10 x 25 s, two layers about 10 x 60 s)."""
+    failures, plateaued = [], []
     for seed in range(1, 11):
         out = check("quick", seed=seed)
-        failures += [(seed, r.claim, r.theory, r.measured, r.tolerance)
-                     for r in (out if isinstance(out, list) else [out]) if not r.passed]
+        rows = out if isinstance(out, list) else [out]
+        if check in _TRAINED_CHECKS and "initial plateau" in rows[0].claim and not rows[0].passed:
+            plateaued.append(seed)
+            continue
+        failures += [(seed, r.claim, r.theory, r.measured, r.tolerance) for r in rows if not r.passed]
     assert not failures, f"{len({f[0] for f in failures})} of 10 seeds fail: {failures}"
+    if plateaued:
+        layers = 2 if check.__name__.endswith("two_layer") else 1
+        assert len(plateaued) <= _plateau_bound(10, layers), f"seeds still on their plateau: {plateaued}"
 
 
 @pytest.mark.slow
