@@ -162,6 +162,19 @@ def _cmd_compare(ns) -> int:
     return 1 if any(d.counts for d in diffs) else 0
 
 
+# ----------------------------------------------------------------------------- export
+def _cmd_export(ns) -> int:
+    from paper_figs.export import export_results
+
+    try:
+        written = export_results(ns.src, ns.dst)
+    except ArgumentError as exc:
+        raise UserError(str(exc)) from None
+    size = sum(p.stat().st_size for p in written)
+    print(f"exported {len(written)} files ({size / 2**20:.1f} MiB) from {ns.src} to {ns.dst}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def _cluster_arg(text: str) -> str:
     from validation.cluster import parse_cluster
@@ -193,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{p.title} ({p.key})" for p in papers.PAPERS) + ".",
     )
     parser.add_argument("--version", action="version", version=f"icl-theory {package_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{derive,check,figures,reproduce,compare}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{derive,check,figures,reproduce,compare,export}", parser_class=_Parser)
 
     p = sub.add_parser("derive", help="print an exact result of the theory modules",
                        description="Call a theory function with exact arguments and print its result. "
@@ -262,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", metavar="B", help="the second result folder")
     p.add_argument("--json", action="store_true", help="print the differences as JSON")
     p.set_defaults(run=_cmd_compare)
+
+    p = sub.add_parser("export", help="copy a result folder's reports, tables and PNGs (no arrays, no store)",
+                       description="Copy the shareable part of result folder SRC into DST: REPORT.md, REPORT.html, "
+                       "checks.json, figure_checks.json, the log, and every figure's PNG and JSON config (no .npz "
+                       "arrays, PDFs or run store). This is how reference/paper is made from a paper-profile "
+                       "reproduce; icl-theory compare works on the export.")
+    p.add_argument("src", metavar="SRC", help="a result folder written by icl-theory reproduce")
+    p.add_argument("dst", metavar="DST", help="the folder to write (created)")
+    p.set_defaults(run=_cmd_export)
     return parser
 
 

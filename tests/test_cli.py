@@ -246,6 +246,24 @@ def test_compare_reports_differences_beyond_the_claims_tolerances(capsys, fake_p
     assert code == 2 and err.startswith("error:") and "missing" in err
 
 
+def test_export_keeps_reports_tables_and_pngs_and_compare_works_on_it(capsys, fake_paper, tmp_path):
+    """export copies the reports, check tables, log and each figure's PNG and JSON (no arrays, PDFs or
+    store); the images the HTML report names exist in the export, and compare against it finds nothing."""
+    a, ref = tmp_path / "a", tmp_path / "ref"
+    assert run(capsys, "reproduce", "--out", str(a), "--quiet")[0] == 0
+    code, out, _ = run(capsys, "export", str(a), str(ref))
+    assert code == 0 and out.startswith("exported ")
+    names = sorted(str(p.relative_to(ref)) for p in ref.rglob("*") if p.is_file())
+    assert names == sorted(["REPORT.html", "REPORT.md", "checks.json", "figure_checks.json", "fake/demo.json",
+                            "fake/demo.png", "icl-theory.log"])
+    assert "fake/demo.png" in (ref / "REPORT.html").read_text()
+    code, out, _ = run(capsys, "compare", str(ref), str(a))
+    assert code == 0, out
+    for bad in ([str(tmp_path / "nothing"), str(ref / "x")], [str(a), str(a)]):
+        code, _, err = run(capsys, "export", *bad)
+        assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+
+
 def test_progress_lines_reach_a_pipe_and_the_log_file(capsys, fake_paper, tmp_path):
     """With stderr not a terminal (a pipe, a file), each finished check group, training run and
     figure still prints one line, and the same lines land in OUT/icl-theory.log."""
