@@ -15,13 +15,15 @@ one training run, fig3 and fig6 the deep ones.  Each figure's json records what 
 Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
 :mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
 :mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
-(Fig 13), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
+(Fig 13), :mod:`~paper_figs.vonoswald2023.noisy` (the noisy-label test), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
 companions (``FIGURE_CHECKS``: each figure's claim asserted from its own arrays) in
 :mod:`~paper_figs.vonoswald2023.companions`.
 """
 from paper_figs.vonoswald2023.companions import FIGURE_CHECKS
+from paper_figs.vonoswald2023.companions_sine import SINE_FIGURE_CHECKS
 from paper_figs.vonoswald2023.deep import fig3_deep_vs_gd_and_gdpp
 from paper_figs.vonoswald2023.one_layer import fig2_one_layer_vs_gd, fig9_weight_heatmaps
+from paper_figs.vonoswald2023.noisy import noisy_labels_vs_gd
 from paper_figs.vonoswald2023.ood import fig6_out_of_distribution
 from paper_figs.vonoswald2023.rollouts import fig1_right_dampened_rollout, fig10_dampened_rollouts
 from paper_figs.vonoswald2023.spectrum import fig13_gdpp_spectrum
@@ -36,6 +38,7 @@ __all__ = [
     "fig9_weight_heatmaps",
     "fig10_dampened_rollouts",
     "fig13_gdpp_spectrum",
+    "noisy_labels_vs_gd",
 ]
 
 FIGURES = {
@@ -46,4 +49,6 @@ FIGURES = {
     "fig9": fig9_weight_heatmaps,
     "fig10": fig10_dampened_rollouts,
     "fig13": fig13_gdpp_spectrum,
+    "noisy_labels": noisy_labels_vs_gd,
 }
+FIGURE_CHECKS = {**FIGURE_CHECKS, **SINE_FIGURE_CHECKS}  # noqa: F811 (sine family: Figs 4, 5, noisy labels)
