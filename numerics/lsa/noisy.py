@@ -38,8 +38,8 @@ def noisy_label_losses(eta, d: int, N: int, ks, law, *, label_var=1.0, noise_var
 
     Examples
     --------
-    >>> float(noisy_label_losses(200 / 33, 10, 10, [0], "uniform(1/2)")[0])  # 245/1188
-    0.20622895622895623
+    >>> round(float(noisy_label_losses(200 / 33, 10, 10, [0], "uniform(1/2)")[0]), 8)  # 245/1188
+    0.20622896
     """
     eta = real(eta, "eta")
     d, N = integer(d, "d", minimum=1), integer(N, "N", minimum=1)

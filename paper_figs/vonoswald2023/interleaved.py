@@ -20,7 +20,7 @@ from paper_figs.style import THEORY, figure_style
 from paper_figs.vonoswald2023.common import theory_values
 from theory.args import seed as check_seed
 from validation.lsa import interleaved_tokens
-from validation.runs.vonoswald2023 import D, LAW, N_CTX, PAPER, SINE_PROFILES, interleaved_run
+from validation.runs.vonoswald2023 import D, LAW, N_CTX, PAPER, SINE_PROFILES, sine_shortened, interleaved_run
 from validation.runs.vonoswald2023 import sizes as profile_sizes
 from validation.store import run
 
@@ -83,7 +83,7 @@ def fig5_interleaved_copying(*, profile="quick", out="results", seed=0):
         a.set(xlabel="training step", ylabel="|mean Jacobian| of layer-1 output", yscale="log",
               title="(b) copying: sensitivity of token k")
         a.legend(fontsize=7)
-        config = dict(profile=profile, seed=int(seed), d=D, N=N_CTX, law=LAW.spelling, sizes=sizes, run=r.config,
+        config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "il_"), d=D, N=N_CTX, law=LAW.spelling, sizes=sizes, run=r.config,
                       train_time_s=r.train_time, gd2_fit=dict(etas=fit.etas.tolist(), fit_tasks=20000),
                       deviations=(["paper: 10000 steps (the code's; the paper's plot runs ~40000)", "one seed"]
                                   if profile == "paper" else

@@ -17,7 +17,7 @@ from theory.args import seed as check_seed
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
 from validation.lsa import kernel_decomposition, sample_sine_tasks, sine_eval_tasks
-from validation.runs.vonoswald2023 import N_CTX, PAPER, SINE_PROFILES, sine_runs
+from validation.runs.vonoswald2023 import N_CTX, PAPER, SINE_PROFILES, sine_shortened, sine_runs
 from validation.runs.vonoswald2023 import sizes as profile_sizes
 from validation.store import run_many
 
@@ -129,7 +129,7 @@ def fig4_sine_kernel_regression(*, profile="quick", out="results", seed=0):
         a.set_xticks(range(3), ["label-free", "sum y_i k(x_i, x_q)", "nonlinear in y"])
         a.set(ylabel="RMS / RMS prediction", title="(d) Prop 2: parts of the prediction")
         a.legend(fontsize=7)
-        config = dict(profile=profile, seed=int(seed), N=N_CTX, sizes=sizes, tf_run=tf_run.config, gd_run=gd_run.config,
+        config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "sine_"), N=N_CTX, sizes=sizes, tf_run=tf_run.config, gd_run=gd_run.config,
                       tasks="x ~ U(-5, 5); a = 0.1 + 0.4 u, rho = pi u, one u ~ U(0, 1) per task [code]; the paper "
                       "writes a ~ U(0.1, 5), rho ~ U(0, pi) [paper]",
                       deviations=[] if profile == "paper" else [f"quick: {sizes['sine_steps']} steps at batch "

@@ -35,7 +35,7 @@ from validation.store import RunConfig, run_many
 
 __all__ = ["PAPER", "CHECK_SEED", "D", "N_CTX", "LAW", "PAPER_SCALE", "PROFILES", "USER_PROFILES", "sizes", "figure_run",
            "figure_runs", "check_run", "trained", "all_configs",
-           "SINE_PROFILES", "sine_runs", "interleaved_run", "sine_family_configs"]
+           "SINE_PROFILES", "sine_shortened", "sine_runs", "interleaved_run", "sine_family_configs"]
 
 PAPER = "vonoswald2023"
 #: the root seed of the check table's Monte-Carlo draws and fits (each check draws from
@@ -140,6 +140,12 @@ SINE_PROFILES = {
     "_smoke": dict(sine_steps=4, sine_batch=16, sine_eval=64, sine_log=2,
                    il_steps=4, il_batch=16, il_eval=64, il_copy=8, il_log=2),
 }
+
+
+def sine_shortened(profile: str, prefix: str) -> dict:
+    """What ``profile`` shortened from the paper profile's sine-family sizes whose names start with ``prefix``."""
+    c, p = SINE_PROFILES[_profile(profile)], SINE_PROFILES["paper"]
+    return {k: f"{c[k]} (paper: {p[k]})" for k in c if k.startswith(prefix) and c[k] != p[k]}
 
 
 def sine_runs(profile: str, *, seed: int) -> list[RunConfig]:
