@@ -10,7 +10,7 @@ Fig 4.
 - "TF loss = MLP + GD loss" is the paper's reading of its Fig 4 (both curves on an axis 0-0.006): we take
   "match" as within 10 % of the GD baseline's loss plus 5 SE of the paired difference on 10^4 fresh
   tasks (10 % fixed before any run), and the alignment "partial cosine ~ 1" as >= 0.9 (the paper's axis runs
-  0.5-1.1).  Both at the paper profile only (the notebook's 20000 steps at batch 2048); the quick profile
+  0.5-1.1).  Both at the paper profile only (20000 steps at batch 1024; the notebook's batch is 2048); the quick profile
   (1000 steps at batch 64) asserts that both models learned (loss below the zero predictor by > 5 SE).
 Fig 5.
 - The loss "reaches the 1-step GD loss": within 3 % of the exact L* (the one-layer training band of Fig 2,

@@ -52,16 +52,19 @@ def noisy_labels_vs_gd(*, profile="quick", out="results", seed=0):
         tf_se.append(l_tf.std(1, ddof=1) / np.sqrt(n))
         pair_se.append((l_tf - l_gd).std(1, ddof=1) / np.sqrt(n))
     closed = noisy_label_losses(eta, D, N_CTX, ks, LAW)
+    all_k = np.arange(N_CTX + 1)
+    closed_all = noisy_label_losses(eta, D, N_CTX, all_k, LAW)
     tf_etas = np.array([r.step_size for r in runs])
     closed_tf = np.array([noisy_label_losses(e, D, N_CTX, ks, LAW) for e in tf_etas])  # (runs, k)
-    arrays = dict(ks=ks, tasks=np.array(n), eta_star=np.array(eta), closed_form=closed, gd_mc=np.array(gd),
+    arrays = dict(ks=ks, tasks=np.array(n), eta_star=np.array(eta), closed_form=closed, all_k=all_k,
+                  closed_form_all_k=closed_all, gd_mc=np.array(gd),
                   gd_se=np.array(gd_se), tf_mc=np.array(tf).T, tf_se=np.array(tf_se).T,
                   paired_se=np.array(pair_se).T, tf_step_size=tf_etas, closed_form_tf_eta=closed_tf,
                   tf_final_loss=np.array([r.final_loss for r in runs]))
     with figure_style() as plt:
         fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
         a = ax[0]
-        a.plot(ks, closed, **THEORY, label="closed form, GD at eta* [derived]")
+        a.plot(all_k[:-1], closed_all[:-1], **THEORY, label="closed form, GD at eta* [derived]")
         a.errorbar(ks, gd, yerr=5 * np.array(gd_se), fmt="o", color="C1", capsize=3, label="GD at eta* (MC, 5 SE)")
         for i, r in enumerate(runs):
             a.errorbar(ks + 0.15, arrays["tf_mc"][i], yerr=5 * arrays["tf_se"][i], fmt="s", color="C0", capsize=3,
