@@ -62,7 +62,7 @@ def test_noisy_label_loss_reduces_to_the_clean_and_the_zero_predictor_losses():
 
 
 def test_noisy_label_loss_gaussian_by_hand():
-    """Gaussian(1), d = N = 10, k = 2: 1/2 d [1 - 2 c + c^2 (M + d + 1)/M] with c = 0.8 eta, M = 8, plus 1/2 (eta/10)^2 2 d."""
+    """Gaussian(1), d = N = 10, k = 2: 1/2 d [1 - 2 c + c^2 (M + d + 1)/M], c = 0.8 eta, M = 8, + 1/2 (eta/10)^2 2 d."""
     c, M, d = sp.Rational(4, 5) * eta, 8, 10
     by_hand = sp.Rational(1, 2) * d * (1 - 2 * c + c**2 * (M + d + 1) / M) + (eta / 10) ** 2 * 2 * d / 2
     assert sp.simplify(noisy_label_loss(eta, 10, 10, 2, "gaussian(1)") - by_hand) == 0

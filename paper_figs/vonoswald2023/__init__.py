@@ -16,7 +16,8 @@ Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
 :mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
 :mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
 (Fig 13), :mod:`~paper_figs.vonoswald2023.sine` (Fig 4), :mod:`~paper_figs.vonoswald2023.interleaved` (Fig 5),
-:mod:`~paper_figs.vonoswald2023.noisy` (the noisy-label test), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
+:mod:`~paper_figs.vonoswald2023.noisy` (the noisy-label test), what they share in
+:mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
 companions (``FIGURE_CHECKS``: each figure's claim asserted from its own arrays) in
 :mod:`~paper_figs.vonoswald2023.companions` (and :mod:`~paper_figs.vonoswald2023.companions_sine` for Figs 4, 5 and
 the noisy-label test).

@@ -1,4 +1,4 @@
-"""Figure-claim companions of the sine family of von Oswald et al. 2023: Fig 4 (sine), Fig 5 (interleaved), noisy labels.
+"""Figure-claim companions of von Oswald et al. 2023's sine family: Fig 4 (sine), Fig 5 (interleaved), noisy labels.
 
 Each reads only its figure's ``.npz`` arrays and json ``config``.  Tolerances, argued once here:
 
@@ -90,8 +90,8 @@ def check_fig4(a, config):
     tf, gd, pse = float(a["fresh_tf"]), float(a["fresh_gd"]), float(a["fresh_pair_se"])
     n = int(a["fresh_tasks"])
     if _paper(config):
-        rows.append(CheckResult(PAPER, "Fig 4: the trained MLP + LSA reaches the loss of the MLP meta-learned through one "
-                                "GD step", gd, tf, 0.1 * gd + 5 * pse, bool(abs(tf - gd) <= 0.1 * gd + 5 * pse),
+        rows.append(CheckResult(PAPER, "Fig 4: the trained MLP + LSA reaches the loss of the MLP meta-learned through "
+                                "one GD step", gd, tf, 0.1 * gd + 5 * pse, bool(abs(tf - gd) <= 0.1 * gd + 5 * pse),
                                 f"{n} fresh tasks; 10 % of the GD loss (the paper's plot reading) + 5 paired SE",
                                 source="paper"))
         cos = float(a["partial_cos"][-1])
@@ -121,11 +121,13 @@ def check_fig5(a, config):
     nxt, rest = float(a["copy_next"][-1]), float(a["copy_rest"][-1])
     cse = float(np.hypot(a["copy_next_se"][-1], 3 * a["copy_rest_se"][-1]))
     return [
-        CheckResult(PAPER, "Fig 5 / Prop 3: the 2-layer interleaved model reaches the 1-step GD loss L* = 245/1188", L, tf,
+        CheckResult(PAPER, "Fig 5 / Prop 3: the 2-layer interleaved model reaches the 1-step GD loss L* = 245/1188",
+                    L, tf,
                     0.03 * L + 5 * se, bool(abs(tf - L) <= 0.03 * L + 5 * se),
                     f"{int(a['fresh_tasks'])} fresh tasks; 3 % (Fig 2's band) + 5 SE; code's line 0.20469",
                     source="paper"),
-        CheckResult(PAPER, "Fig 5 / Prop 3: its loss stays above the 2-step GD loss (one GD layer after the copy)", gd2, tf,
+        CheckResult(PAPER, "Fig 5 / Prop 3: its loss stays above the 2-step GD loss (one GD layer after the copy)",
+                    gd2, tf,
                     5 * p2, bool(tf > gd2 + 5 * p2), "2-step GD with fitted per-step etas; > 5 paired SE",
                     relation=">", source="paper"),
         CheckResult(PAPER, "Fig 5 / Prop 3: layer 1's output at token k is far more sensitive to e_{k+1} than to the "

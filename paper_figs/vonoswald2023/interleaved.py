@@ -34,7 +34,7 @@ IL_FRESH_TASKS = 20_000
 
 
 def fig5_interleaved_copying(*, profile="quick", out="results", seed=0):
-    """Figure 5: with interleaved tokens a softmax first layer learns to copy e_{j+1} into token j and the loss falls to the 1-step (not 2-step) GD loss (Prop 3).
+    """Figure 5: interleaved tokens, a softmax layer copies e_{j+1} into token j; the loss falls to 1-step GD (Prop 3).
 
     (a) eval loss over training with the exact 1-step GD loss L* = 245/1188 (dashed), the code's
     hard-coded 0.20468888 and the fitted 2-step GD loss (both Monte Carlo lines); (b) the code's copy
@@ -74,7 +74,8 @@ def fig5_interleaved_copying(*, profile="quick", out="results", seed=0):
         a.axhline(th["L_zero"], **{**THEORY, "linestyle": ":"}, label="zero predictor 5/12")
         a.set(xlabel="training step", ylabel="1/2 MSE", ylim=(0.1, 0.6), title="(a) loss")
         if profile != "paper":
-            a.text(0.02, 0.04, f"{profile}: {sizes['il_steps']} steps at batch {sizes['il_batch']} (code: 10000 at 2048):\n"
+            a.text(0.02, 0.04, f"{profile}: {sizes['il_steps']} steps at batch {sizes['il_batch']} "
+                   "(code: 10000 at 2048):\n"
                    "too short to leave the plateau; the drop is the paper profile's", transform=a.transAxes, fontsize=7)
         a.legend(fontsize=7, loc="upper right")
         a = ax[1]
@@ -84,9 +85,11 @@ def fig5_interleaved_copying(*, profile="quick", out="results", seed=0):
         a.set(xlabel="training step", ylabel="|mean Jacobian| of layer-1 output", yscale="log",
               title="(b) copying: sensitivity of token k")
         a.legend(fontsize=7)
-        config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "il_"), d=D, N=N_CTX, law=LAW.spelling, sizes=sizes, run=r.config,
+        config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "il_"), d=D,
+                      N=N_CTX, law=LAW.spelling, sizes=sizes, run=r.config,
                       train_time_s=r.train_time, gd2_fit=dict(etas=fit.etas.tolist(), fit_tasks=20000),
-                      deviations=(["paper: 20000 steps (the code's 10000; the paper's plot runs ~40000, ~45 min on one CPU core)",
+                      deviations=(["paper: 20000 steps (the code's 10000; the paper's plot runs ~40000, ~45 min on one "
+                                   "CPU core)",
                                    "one seed (the notebook's num_seeds = 1)"]
                                   if profile == "paper" else
                                   [f"{profile}: {sizes['il_steps']} steps at batch {sizes['il_batch']}: no copying "

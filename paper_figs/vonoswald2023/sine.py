@@ -1,4 +1,4 @@
-"""Figure 4 of von Oswald et al. 2023: sine regression, an MLP + one LSA layer vs an MLP meta-learned through one GD step.
+"""Figure 4 of von Oswald et al. 2023: sine regression, MLP + one LSA layer vs an MLP meta-learned through one GD step.
 
 Settings are the authors' sine notebook's (notes §2.4, §3.2 [code]): x ~ U(-5, 5), N = 10, y = a sin(x + rho)
 with a = 0.1 + 0.4 u and rho = pi u from ONE u ~ U(0, 1) per task (the code draws both with one key; the
@@ -54,14 +54,15 @@ def _prop2_terms(model, E) -> dict:
 
 
 def fig4_sine_kernel_regression(*, profile="quick", out="results", seed=0):
-    """Figure 4: MLP + one trained LSA layer on sine tasks matches the MLP meta-learned through one GD step; the layer is a kernel smoother on its features (Prop 2).
+    """Figure 4: on sine tasks MLP + trained LSA = MLP meta-learned through one GD step, a kernel smoother (Prop 2).
 
     (a) one task (the code's test sampler: one function and context): ground truth, data, each model's
     initial function (the layer removed: minus the query feature's last channel) and 1-step function;
     (b) eval loss of both over training (each its own run); (c) the code's alignment of the transformer
     with the final GD baseline over training: partial cosine, preds diff, partial diff; (d) Prop 2 on the
     trained layer: y_hat = b(x_q) + sum_i v(e_i) kappa(e_i, x_q) (identity residual) and the sizes of the
-    label-free, label-linear (sum_i y_i k(x_i, x_q)) and label-nonlinear parts (``validation.lsa.kernel_decomposition``).
+    label-free, label-linear (sum_i y_i k(x_i, x_q)) and label-nonlinear parts
+    (``validation.lsa.kernel_decomposition``).
     """
     started = time.perf_counter()
     profile_sizes(profile)  # ValueError naming a bad profile
@@ -90,7 +91,8 @@ def fig4_sine_kernel_regression(*, profile="quick", out="results", seed=0):
                   fresh_tasks=np.array(SINE_FRESH_TASKS), fresh_tf=float(l_tf.mean()), fresh_tf_se=se(l_tf),
                   fresh_gd=float(l_gd.mean()), fresh_gd_se=se(l_gd), fresh_pair_se=se(l_tf - l_gd),
                   zero_loss=float((0.5 * y_q ** 2).mean()), zero_loss_se=se(0.5 * y_q ** 2),
-                  x_grid=xs.numpy(), truth=truth, context_x=Et[0, :N_CTX, 0].numpy(), context_y=Et[0, :N_CTX, 1].numpy(),
+                  x_grid=xs.numpy(), truth=truth, context_x=Et[0, :N_CTX, 0].numpy(),
+                  context_y=Et[0, :N_CTX, 1].numpy(),
                   tf_function=curves["tf"][0], tf_initial=curves["tf"][1], gd_function=curves["gd"][0],
                   gd_initial=curves["gd"][1],
                   **{f"{m}_{k}": np.array(v) for m, t in terms.items() for k, v in t.items()})
@@ -129,7 +131,8 @@ def fig4_sine_kernel_regression(*, profile="quick", out="results", seed=0):
         a.set_xticks(range(3), ["label-free", "sum y_i k(x_i, x_q)", "nonlinear in y"])
         a.set(ylabel="RMS / RMS prediction", title="(d) Prop 2: parts of the prediction")
         a.legend(fontsize=7)
-        config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "sine_"), N=N_CTX, sizes=sizes, tf_run=tf_run.config, gd_run=gd_run.config,
+        config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "sine_"), N=N_CTX,
+                      sizes=sizes, tf_run=tf_run.config, gd_run=gd_run.config,
                       tasks="x ~ U(-5, 5); a = 0.1 + 0.4 u, rho = pi u, one u ~ U(0, 1) per task [code]; the paper "
                       "writes a ~ U(0.1, 5), rho ~ U(0, pi) [paper]",
                       deviations=[f"{profile}: {sizes['sine_steps']} steps at batch {sizes['sine_batch']} (the "

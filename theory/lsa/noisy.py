@@ -103,7 +103,8 @@ def noisy_label_loss_enumerated(eta, d, N, k, scale=1, label_var=1, task_var=1) 
 
     Examples
     --------
-    >>> noisy_label_loss_enumerated(sp.Rational(1, 2), 1, 2, 1) == noisy_label_loss(sp.Rational(1, 2), 1, 2, 1, "rademacher(1)")
+    >>> half = sp.Rational(1, 2)
+    >>> noisy_label_loss_enumerated(half, 1, 2, 1) == noisy_label_loss(half, 1, 2, 1, "rademacher(1)")
     True
     """
     eta, scale = symbolic_real(eta, "eta"), symbolic_positive(scale, "scale")

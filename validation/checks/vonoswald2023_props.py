@@ -69,7 +69,8 @@ def check_noisy_label_closed_form(profile: str, seed: int = 0):
         exact = noisy_label_losses(step, d, N, ks_here, law, **kw)
         z = np.abs(mc - exact) / se
         j = int(np.argmax(z))
-        rows.append(CheckResult(PAPER, f"Noisy labels: one-step GD loss = closed form under k corrupted labels ({name})",
+        rows.append(CheckResult(PAPER, "Noisy labels: one-step GD loss = closed form under k corrupted labels "
+                                f"({name})",
                                 0.0, float(z.max()), 5.0, bool(z.max() <= 5.0),
                                 f"largest |MC - exact| / SE over k = {ks_here} (at k = {ks_here[j]}: exact "
                                 f"{exact[j]:.5f}, MC {mc[j]:.5f}); {n} tasks per k; 5 SE", source="derived"))
@@ -104,8 +105,8 @@ def check_prop2_sine_kernel_smoother(profile: str, seed: int = 0):
         return rows
     tf, gd = losses["trained MLP + LSA"], losses["MLP + frozen GD layer"]
     pse = float((tf - gd).std(ddof=1) / np.sqrt(tf.size))
-    rows.append(CheckResult(PAPER, "Prop 2 / Fig 4: trained MLP + LSA loss = loss of the MLP meta-learned through one GD "
-                            "step", float(gd.mean()), float(tf.mean()), 0.1 * gd.mean() + 5 * pse,
+    rows.append(CheckResult(PAPER, "Prop 2 / Fig 4: trained MLP + LSA loss = loss of the MLP meta-learned through one "
+                            "GD step", float(gd.mean()), float(tf.mean()), 0.1 * gd.mean() + 5 * pse,
                             bool(abs(tf.mean() - gd.mean()) <= 0.1 * gd.mean() + 5 * pse),
                             f"{tf.size} fresh tasks; 10 % of the GD loss + 5 paired SE", source="paper"))
     return rows

@@ -27,7 +27,12 @@ from validation.lsa.interleaved import (
     positional_encoding,
     sample_interleaved_tasks,
 )
-from validation.lsa.interleaved_trainer import InterleavedResult, interleaved_eval_tasks, interleaved_model, train_interleaved
+from validation.lsa.interleaved_trainer import (
+    InterleavedResult,
+    interleaved_eval_tasks,
+    interleaved_model,
+    train_interleaved,
+)
 from validation.lsa.evaluation import (
     Evaluator,
     alignment_history,
@@ -56,7 +61,8 @@ __all__ = [
     # sine regression and interleaved tokens (sine, sine_trainer, interleaved, interleaved_trainer)
     "SineLSA", "sample_sine_tasks", "kernel_decomposition", "SineResult", "train_sine", "sine_model",
     "sine_eval_tasks", "train_module", "InterleavedTransformer", "sample_interleaved_tasks", "positional_encoding",
-    "copy_sensitivity", "interleaved_tokens", "InterleavedResult", "train_interleaved", "interleaved_model", "interleaved_eval_tasks",
+    "copy_sensitivity", "interleaved_tokens", "InterleavedResult", "train_interleaved", "interleaved_model",
+    "interleaved_eval_tasks",
     "initial_factors",
     "population_path",
     "weights_population_loss",

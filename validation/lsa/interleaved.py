@@ -42,7 +42,10 @@ def positional_encoding(T: int, size: int = PE_SIZE, dtype=torch.float64) -> tor
 
 
 def interleaved_tokens(X: torch.Tensor, y: torch.Tensor, x_q: torch.Tensor) -> torch.Tensor:
-    """Tokens x_1, (0, .., 0, y_1), ..., x_N, (0, .., 0, y_N), x_q: X (B, N, d), y (B, N), x_q (B, d) -> (B, 2N+1, d)."""
+    """Tokens x_1, (0, .., 0, y_1), ..., x_N, (0, .., 0, y_N), x_q from X (B, N, d), y (B, N), x_q (B, d).
+
+    Returns (B, 2N+1, d).
+    """
     B, N, d = X.shape
     Yt = torch.zeros_like(X)
     Yt[..., -1] = y

@@ -69,7 +69,8 @@ def train_interleaved(*, d: int = 10, N: int = 10, steps: int = 10000, batch: in
     steps, batch = integer(steps, "steps", minimum=1), integer(batch, "batch", minimum=1)
     eval_tasks = integer(eval_tasks, "eval_tasks", minimum=2)
     copy_tasks = integer(copy_tasks, "copy_tasks", minimum=2, maximum=eval_tasks)
-    log_every, lr, grad_clip = integer(log_every, "log_every", minimum=1), positive(lr, "lr"), positive(grad_clip, "grad_clip")
+    log_every = integer(log_every, "log_every", minimum=1)
+    lr, grad_clip = positive(lr, "lr"), positive(grad_clip, "grad_clip")
     seed = check_seed(seed)
     config = dict(d=d, N=N, steps=steps, batch=batch, lr=lr, grad_clip=grad_clip, softmax_first=bool(softmax_first),
                   seed=seed, eval_tasks=eval_tasks, copy_tasks=copy_tasks, log_every=log_every, init_scale=0.02 / 2,

@@ -32,10 +32,11 @@ def train_module(model: torch.nn.Module, draw, loss_of, evaluate, *, steps: int,
     """Train ``model`` for ``steps`` steps on ``draw(generator)`` batches; evaluate every ``log_every`` steps.
 
     ``loss_of(model, batch)`` is the training loss; ``evaluate(model)`` returns the logged eval loss, or
-    (loss, dict of extra numbers), at step 0 too.  The optimiser is AdamW without weight decay (``weight_decay_free_adamw``; optax's
-    adamw with wd 0) or Adam, both eps 1e-8, after optax-style global-norm clipping.  Inside the run
-    store the loop checkpoints (step, model, optimiser, generator, log) at evaluation steps and resumes.
-    Returns ``steps``, ``losses`` (eval), ``extras``, ``snapshots`` (state dicts at the logged steps), ``train_time``.
+    (loss, dict of extra numbers), at step 0 too.  The optimiser is AdamW without weight decay
+    (``weight_decay_free_adamw``; optax's adamw with wd 0) or Adam, both eps 1e-8, after optax-style
+    global-norm clipping.  Inside the run store the loop checkpoints (step, model, optimiser, generator, log)
+    at evaluation steps and resumes.  Returns ``steps``, ``losses`` (eval), ``extras``, ``snapshots`` (state
+    dicts at the logged steps), ``train_time``.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     opt_cls = torch.optim.AdamW if weight_decay_free_adamw else torch.optim.Adam
