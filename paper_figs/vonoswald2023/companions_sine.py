@@ -10,7 +10,10 @@ Fig 4.
 - "TF loss = MLP + GD loss" is the paper's reading of its Fig 4 (both curves on an axis 0-0.006): we take
   "match" as within 10 % of the GD baseline's loss plus 5 SE of the paired difference on 10^4 fresh
   tasks (10 % fixed before any run), and the alignment "partial cosine ~ 1" as >= 0.9 (the paper's axis runs
-  0.5-1.1).  Both at the paper profile only (20000 steps at batch 1024; the notebook's batch is 2048); the quick profile
+  0.5-1.1).  Prop 2's form sum_i y_i k(x_i, x_q) on the trained layer: the part of its prediction nonlinear in
+  the context labels is <= 10 % of the prediction's RMS (fixed in advance; the code's embedding mixes x and y,
+  so the form holds only approximately; the label-free part, the layer's prior mean, is allowed).  All three at
+  the paper profile only (20000 steps at batch 1024; the notebook's batch is 2048); the quick profile
   (1000 steps at batch 64) asserts that both models learned (loss below the zero predictor by > 5 SE).
 Fig 5.
 - The loss "reaches the 1-step GD loss": within 3 % of the exact L* (the one-layer training band of Fig 2,
@@ -26,11 +29,10 @@ Noisy labels.
   (3 % of the GD loss: the notes' companion check 11; its quick-profile seed-to-seed spread at k = 0 is
   benchmarks/results/lsa_trained_spread.json, gap 0.87 % SD 0.06 % on the 19 of 20 seeds that leave the
   plateau) plus 5 SE of the paired difference.  At k > 0 the same 3 % band is used: the corruption
-  changes the labels the layer reads, not its weights, and a layer whose weights are within the Fig 2
-  band of the construction is within a comparable relative band of it on any label law (the loss is a
-  quadratic form in the weights' deviation with coefficients that grow with the label variance, and
-  the corrupted labels' variance, 1, is of the clean labels' 5/6).  This transfer is an argument, not a
-  measurement; the row says so.
+  changes the labels the layer reads, not its weights, and the replacement labels' variance (1) is
+  close to the clean labels' (tr E[xx^T] = 5/6), so a layer near the construction stays comparably
+  near it.  That transfer is an argument, not a measurement (no 20-seed spread at k > 0 was run); the
+  row's detail says so.
 """
 from __future__ import annotations
 
@@ -94,6 +96,12 @@ def check_fig4(a, config):
                                 "one GD step", gd, tf, 0.1 * gd + 5 * pse, bool(abs(tf - gd) <= 0.1 * gd + 5 * pse),
                                 f"{n} fresh tasks; 10 % of the GD loss (the paper's plot reading) + 5 paired SE",
                                 source="paper"))
+        nl, rms = float(a["tf_rms_label_nonlinear"]), float(a["tf_rms_prediction"])
+        rows.append(CheckResult(PAPER, "Fig 4 / Prop 2: the trained layer's prediction is label-free + sum_i y_i "
+                                "k(x_i, x_q) up to a part nonlinear in the labels of <= 10 % RMS", 0.0, nl / rms, 0.1,
+                                bool(nl <= 0.1 * rms), "RMS of y_hat - y_hat(labels 0) - sum_i y_i dy_hat/dy_i(0) over "
+                                "2000 fresh tasks, relative to the prediction's RMS; 10 % fixed in advance",
+                                source="paper"))
         cos = float(a["partial_cos"][-1])
         rows.append(CheckResult(PAPER, "Fig 4: partial cosine of TF and MLP + GD ~ 1 at the end of training", 1.0, cos,
                                 0.1, bool(cos >= 0.9), "mean sign agreement of d y_hat / d x_q (1-D) on the eval "
@@ -106,7 +114,8 @@ def check_fig4(a, config):
             rows.append(CheckResult(PAPER, f"Fig 4 (quick): the {name} learned: its loss is below the zero predictor's",
                                     z0, v, margin, bool(v < z0 - margin), f"{n} fresh tasks; > 5 SE below",
                                     relation="<", source="paper"))
-        rows.append(_not_at_quick("Fig 4: TF loss = MLP + GD loss, partial cosine ~ 1", config,
+        rows.append(_not_at_quick("Fig 4: TF loss = MLP + GD loss, partial cosine ~ 1, label-nonlinear part <= 10 %",
+                                  config,
                                   "1000 steps at batch 64 (the notebook: 20000 at 2048)"))
     return rows
 

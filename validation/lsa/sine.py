@@ -6,7 +6,7 @@ draws amplitude and phase with the same PRNG key]; the paper writes a ~ U(0.1, 5
 [paper, A.7].  Tokens e_i = (x_i, y_i), query (x_q, 0).
 
 Model (the sine notebook ``non_linear_regression.ipynb``, notes §3.2): a linear embedding 2 -> 40 without
-bias, a residual input MLP 40 -> 160 -> 40 (GELU, biases), h = emb(e) + MLP(emb(e)), then one linear
+bias, a residual input MLP 40 -> 160 -> 40 (GELU in jax's default tanh form, biases), h = emb(e) + MLP(emb(e)), then one linear
 self-attention layer on h (keys and values from the context, key size 40) and the prediction minus the
 query's last channel.  ``gd=True`` is the notebook's "GD" baseline (``Transformer_gd``): the attention is
 frozen at the Proposition 1 construction with lr 0.1 on the 39 "x" channels and the last "y" channel
@@ -108,7 +108,8 @@ class SineLSA(torch.nn.Module):
     def features(self, E: torch.Tensor) -> torch.Tensor:
         """phi(e) = emb(e) + MLP(emb(e)) for every token: (B, T, 2) -> (B, T, 40)."""
         h = E @ self.emb.T
-        return h + torch.nn.functional.gelu(h @ self.w1.T + self.b1) @ self.w2.T + self.b2
+        hidden = torch.nn.functional.gelu(h @ self.w1.T + self.b1, approximate="tanh")  # jax.nn.gelu's default
+        return h + hidden @ self.w2.T + self.b2
 
     def merged(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(W_KQ, W_PV), each (40, 40): W_K^T W_Q and W_O W_V (the Prop-1 construction for ``gd``)."""
