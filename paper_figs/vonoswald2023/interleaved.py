@@ -76,7 +76,7 @@ def fig5_interleaved_copying(*, profile="quick", out="results", seed=0):
         if profile != "paper":
             a.text(0.02, 0.04, f"{profile}: {sizes['il_steps']} steps at batch {sizes['il_batch']} "
                    "(code: 10000 at 2048):\n"
-                   "too short to leave the plateau; the drop is the paper profile's", transform=a.transAxes, fontsize=7)
+                   "too short to leave the plateau or to copy; the paper profile asserts both", transform=a.transAxes, fontsize=7)
         a.legend(fontsize=7, loc="upper right")
         a = ax[1]
         for k, c in (("own", "C0"), ("next", "C3"), ("other", "C2"), ("rest", "C4")):
