@@ -30,7 +30,7 @@ from numerics.seeds import child_rng
 from theory.lsa import noisy_label_loss, noisy_label_loss_enumerated, optimal_step_size
 import torch
 
-from numerics.lsa import fit_gdpp, gd_predict, kstep_gd_predict, sample_tasks
+from numerics.lsa import fit_gdpp, kstep_gd_predict, sample_tasks
 from numerics.seeds import child_seed
 from theory.lsa import optimal_one_step_loss
 from validation.checks import CheckResult, check_profile
