@@ -28,9 +28,7 @@ import torch
 
 from numerics.lsa import fit_gdpp, kstep_gd_predict, noisy_label_losses, noisy_label_mc, sample_tasks
 from numerics.seeds import child_rng, child_seed
-from theory.lsa import noisy_label_loss, noisy_label_loss_enumerated, optimal_step_size
-import torch
-
+from theory.lsa import noisy_label_loss, noisy_label_loss_enumerated, optimal_one_step_loss, optimal_step_size
 from validation.checks import CheckResult, check_profile
 from validation.lsa import interleaved_tokens, kernel_decomposition, sample_sine_tasks
 from validation.runs.vonoswald2023 import CHECK_SEED, D, LAW, N_CTX, PAPER, interleaved_run, sine_runs
