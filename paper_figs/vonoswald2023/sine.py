@@ -114,8 +114,9 @@ def fig4_sine_kernel_regression(*, profile="quick", out="results", seed=0):
         a.set(xlabel="training step", ylabel="1/2 MSE", ylim=(0, 0.03), title="(b) loss")
         a.legend(fontsize=7)
         if profile != "paper":
-            a.text(0.02, 0.3, f"{profile}: {sizes['sine_steps']} steps at batch {sizes['sine_batch']}\n(notebook: 20000 "
-                   "at 2048): both models only start\nto learn; TF = MLP + GD is asserted\nat the paper profile",
+            a.text(0.02, 0.3, f"{profile}: {sizes['sine_steps']} steps at batch {sizes['sine_batch']}\n"
+                   "(notebook: 20000 at 2048): both models only start\nto learn; TF = MLP + GD is asserted\n"
+                   "at the paper profile",
                    transform=a.transAxes, fontsize=7)
         a = ax[2]
         a.plot(tf_run.steps, align[:, 0], color="C2", label="partial cosine")
