@@ -10,11 +10,12 @@ Fig 4.
 - "TF loss = MLP + GD loss" is the paper's reading of its Fig 4 (both curves on an axis 0-0.006): we take
   "match" as within 10 % of the GD baseline's loss plus 5 SE of the paired difference on 10^4 fresh
   tasks (10 % fixed before any run), and the alignment "partial cosine ~ 1" as >= 0.9 (the paper's axis runs
-  0.5-1.1).  Prop 2's form sum_i y_i k(x_i, x_q) on the trained layer: the part of its prediction nonlinear in
-  the context labels is <= 10 % of the prediction's RMS (fixed in advance; the code's embedding mixes x and y,
-  so the form holds only approximately; the label-free part, the layer's prior mean, is allowed).  All three at
-  the paper profile only (20000 steps at batch 1024; the notebook's batch is 2048); the quick profile
+  0.5-1.1).  Both at the paper profile only (20000 steps at batch 1024; the notebook's batch is 2048); the quick profile
   (1000 steps at batch 64) asserts that both models learned (loss below the zero predictor by > 5 SE).
+  Not asserted: Prop 2's literal form sum_i y_i k(x_i, x_q).  The code's embedding acts on (x, y) jointly, so
+  the features depend on the labels and even the MLP + GD baseline (exactly one GD step on its features) is
+  not linear in the context labels; the exact statement for this architecture is the identity above, and
+  panel (d) shows the label-free, label-linear and label-nonlinear parts as measurements.
 Fig 5.
 - The loss "reaches the 1-step GD loss": within 3 % of the exact L* (the one-layer training band of Fig 2,
   the notes' check 11) plus 5 SE; "not the 2-step loss": above the fitted 2-step GD loss by > 5 paired SE;
@@ -96,12 +97,6 @@ def check_fig4(a, config):
                                 "one GD step", gd, tf, 0.1 * gd + 5 * pse, bool(abs(tf - gd) <= 0.1 * gd + 5 * pse),
                                 f"{n} fresh tasks; 10 % of the GD loss (the paper's plot reading) + 5 paired SE",
                                 source="paper"))
-        nl, rms = float(a["tf_rms_label_nonlinear"]), float(a["tf_rms_prediction"])
-        rows.append(CheckResult(PAPER, "Fig 4 / Prop 2: the trained layer's prediction is label-free + sum_i y_i "
-                                "k(x_i, x_q) up to a part nonlinear in the labels of <= 10 % RMS", 0.0, nl / rms, 0.1,
-                                bool(nl <= 0.1 * rms), "RMS of y_hat - y_hat(labels 0) - sum_i y_i dy_hat/dy_i(0) over "
-                                "2000 fresh tasks, relative to the prediction's RMS; 10 % fixed in advance",
-                                source="paper"))
         cos = float(a["partial_cos"][-1])
         rows.append(CheckResult(PAPER, "Fig 4: partial cosine of TF and MLP + GD ~ 1 at the end of training", 1.0, cos,
                                 0.1, bool(cos >= 0.9), "mean sign agreement of d y_hat / d x_q (1-D) on the eval "
@@ -114,8 +109,7 @@ def check_fig4(a, config):
             rows.append(CheckResult(PAPER, f"Fig 4 (quick): the {name} learned: its loss is below the zero predictor's",
                                     z0, v, margin, bool(v < z0 - margin), f"{n} fresh tasks; > 5 SE below",
                                     relation="<", source="paper"))
-        rows.append(_not_at_quick("Fig 4: TF loss = MLP + GD loss, partial cosine ~ 1, label-nonlinear part <= 10 %",
-                                  config,
+        rows.append(_not_at_quick("Fig 4: TF loss = MLP + GD loss, partial cosine ~ 1", config,
                                   "1000 steps at batch 64 (the notebook: 20000 at 2048)"))
     return rows
 

@@ -11,8 +11,8 @@ Part of the ``vonoswald2023`` check table (``validation.checks.vonoswald2023.CHE
   b(x_q) + sum_i v(e_i) kappa(e_i, x_q) on the model's own features and merged weights (float64 round-off:
   the sums have 10 terms of 40-dim dot products, error < 50 eps of the term sum; we allow 1e-9 of it), and,
   at the paper profile, the transformer's loss is within 10 % (the paper's plot reading, fixed in advance)
-  + 5 paired SE of the MLP + GD baseline's, and the part of its prediction nonlinear in the context labels is
-  <= 10 % of its RMS (Prop 2's sum_i y_i k(x_i, x_q) up to a label-free prior mean).
+  + 5 paired SE of the MLP + GD baseline's.  Prop 2's literal form sum_i y_i k(x_i, x_q) is not asserted: the
+  code's embedding feeds y into the features, so not even the MLP + GD baseline is linear in the labels.
 - :func:`check_prop3_interleaved_copy` [paper Prop 3]: on the trained Fig 5 model, at the paper profile, the
   loss is within 3 % + 5 SE of the exact 1-step GD loss L* and > 5 paired SE above the fitted 2-step GD loss,
   and layer 1's output at token k is sensitive to e_{k+1} at least 3 x the mean over other tokens (> 5 SE);
@@ -84,12 +84,11 @@ def check_prop2_sine_kernel_smoother(profile: str, seed: int = 0):
     check_profile(profile)
     tf_run, gd_run = run_many(sine_runs(profile, seed=seed))
     E, y_q, _ = sample_sine_tasks(20_000, N_CTX, torch.Generator().manual_seed(child_seed(CHECK_SEED + seed, 91)))
-    rows, losses, nonlinear = [], {}, {}
+    rows, losses = [], {}
     for name, r in (("trained MLP + LSA", tf_run), ("MLP + frozen GD layer", gd_run)):
         model = r.model()
         k = kernel_decomposition(model, E[:2000])
         res = float((k["prediction"] - k["smoother"]).abs().max())
-        nonlinear[name] = float(k["label_nonlinear"].pow(2).mean().sqrt() / k["prediction"].pow(2).mean().sqrt())
         scale = float(k["offset"].abs().max() + (k["values"] * k["kernel"]).abs().sum(-1).max())
         rows.append(CheckResult(PAPER, f"Prop 2 (trained, Fig 4 sine): the {name} = kernel smoother b(x_q) + sum_i "
                                 "v(e_i) kappa(e_i, x_q) on its own features and merged weights", 0.0, res, 1e-9 * scale,
@@ -107,11 +106,6 @@ def check_prop2_sine_kernel_smoother(profile: str, seed: int = 0):
                             "GD step", float(gd.mean()), float(tf.mean()), 0.1 * gd.mean() + 5 * pse,
                             bool(abs(tf.mean() - gd.mean()) <= 0.1 * gd.mean() + 5 * pse),
                             f"{tf.size} fresh tasks; 10 % of the GD loss + 5 paired SE", source="paper"))
-    nl = nonlinear["trained MLP + LSA"]
-    rows.append(CheckResult(PAPER, "Prop 2 / Fig 4: the trained layer = label-free part + sum_i y_i k(x_i, x_q), "
-                            "the part nonlinear in the labels <= 10 % RMS", 0.0, nl, 0.1, bool(nl <= 0.1),
-                            "RMS(y_hat - y_hat(labels 0) - sum_i y_i dy_hat/dy_i(0)) / RMS(y_hat) on 2000 fresh tasks; "
-                            "10 % fixed in advance", source="paper"))
     return rows
 
 
