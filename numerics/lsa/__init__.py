@@ -10,6 +10,7 @@ Submodules, one idea each:
   roll-outs;
 - :mod:`numerics.lsa.fits`: the step-size line search and the least-squares preconditioner;
 - :mod:`numerics.lsa.gdpp`: GD++ step sizes and curvature corrections fitted by L-BFGS;
+- :mod:`numerics.lsa.noisy`: the noisy-label test's one-step GD loss, closed form and Monte Carlo;
 - :mod:`numerics.lsa.spectrum`: the X X^T spectrum and GD++ condition numbers;
 - :mod:`numerics.lsa.tokens`: token-level linear self-attention and the constructions' weights;
 - :mod:`numerics.lsa.weights`: the population loss over the layer's weights and its gradient,
@@ -28,6 +29,7 @@ True
 from numerics.lsa.descent import PopulationDescent, factor_gradients, population_descent
 from numerics.lsa.fits import LR_GRID, StepSizeSearch, fit_preconditioner, line_search_step_size
 from numerics.lsa.gdpp import GDPPFit, fit_gdpp, loss_and_grad
+from numerics.lsa.noisy import noisy_label_losses, noisy_label_mc
 from numerics.lsa.predictors import (
     SpectralTasks,
     dampened_rollout,
@@ -55,6 +57,8 @@ from numerics.lsa.weights import (
 )
 
 __all__ = [
+    "noisy_label_losses",
+    "noisy_label_mc",
     "population_loss",
     "population_grad",
     "moment_tensors",

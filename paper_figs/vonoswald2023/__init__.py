@@ -15,14 +15,21 @@ one training run, fig3 and fig6 the deep ones.  Each figure's json records what 
 Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
 :mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
 :mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
-(Fig 13), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
+(Fig 13), :mod:`~paper_figs.vonoswald2023.sine` (Fig 4), :mod:`~paper_figs.vonoswald2023.interleaved` (Fig 5),
+:mod:`~paper_figs.vonoswald2023.noisy` (the noisy-label test), what they share in
+:mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
 companions (``FIGURE_CHECKS``: each figure's claim asserted from its own arrays) in
-:mod:`~paper_figs.vonoswald2023.companions`.
+:mod:`~paper_figs.vonoswald2023.companions` (and :mod:`~paper_figs.vonoswald2023.companions_sine` for Figs 4, 5 and
+the noisy-label test).
 """
 from paper_figs.vonoswald2023.companions import FIGURE_CHECKS
+from paper_figs.vonoswald2023.companions_sine import SINE_FIGURE_CHECKS
 from paper_figs.vonoswald2023.deep import fig3_deep_vs_gd_and_gdpp
 from paper_figs.vonoswald2023.one_layer import fig2_one_layer_vs_gd, fig9_weight_heatmaps
+from paper_figs.vonoswald2023.interleaved import fig5_interleaved_copying
+from paper_figs.vonoswald2023.noisy import noisy_labels_vs_gd
 from paper_figs.vonoswald2023.ood import fig6_out_of_distribution
+from paper_figs.vonoswald2023.sine import fig4_sine_kernel_regression
 from paper_figs.vonoswald2023.rollouts import fig1_right_dampened_rollout, fig10_dampened_rollouts
 from paper_figs.vonoswald2023.spectrum import fig13_gdpp_spectrum
 
@@ -32,18 +39,25 @@ __all__ = [
     "fig1_right_dampened_rollout",
     "fig2_one_layer_vs_gd",
     "fig3_deep_vs_gd_and_gdpp",
+    "fig4_sine_kernel_regression",
+    "fig5_interleaved_copying",
     "fig6_out_of_distribution",
     "fig9_weight_heatmaps",
     "fig10_dampened_rollouts",
     "fig13_gdpp_spectrum",
+    "noisy_labels_vs_gd",
 ]
 
 FIGURES = {
     "fig1_right": fig1_right_dampened_rollout,
     "fig2": fig2_one_layer_vs_gd,
     "fig3": fig3_deep_vs_gd_and_gdpp,
+    "fig4": fig4_sine_kernel_regression,
+    "fig5": fig5_interleaved_copying,
     "fig6": fig6_out_of_distribution,
     "fig9": fig9_weight_heatmaps,
     "fig10": fig10_dampened_rollouts,
     "fig13": fig13_gdpp_spectrum,
+    "noisy_labels": noisy_labels_vs_gd,
 }
+FIGURE_CHECKS = {**FIGURE_CHECKS, **SINE_FIGURE_CHECKS}  # noqa: F811 (sine family: Figs 4, 5, noisy labels)

@@ -9,6 +9,7 @@ Submodules, one idea each:
 
 - :mod:`theory.lsa.losses`: the one-step GD loss, its optimal step size and the one-layer
   fixed points (Zhang, Frei, Bartlett's preconditioner);
+- :mod:`theory.lsa.noisy`: the one-step GD loss with k context labels replaced by noise;
 - :mod:`theory.lsa.ood`: the out-of-distribution losses and the input-law erratum;
 - :mod:`theory.lsa.gdpp`: the GD++ curvature map of the Hessian's eigenvalues;
 - :mod:`theory.lsa.layers`: linear and softmax attention on symbolic tokens, the GD step;
@@ -39,6 +40,7 @@ from theory.lsa.losses import (
     zero_predictor_loss,
     zfb_preconditioner,
 )
+from theory.lsa.noisy import noisy_label_loss, noisy_label_loss_enumerated, noisy_label_optimal_loss
 from theory.lsa.ood import input_range_erratum, ood_input_scale_loss, ood_task_scale_loss
 from theory.lsa.weights import (
     CovarianceGaussian,
@@ -66,6 +68,9 @@ __all__ = [
     "optimal_one_step_loss",
     "zero_predictor_loss",
     "zfb_preconditioner",
+    "noisy_label_loss",
+    "noisy_label_optimal_loss",
+    "noisy_label_loss_enumerated",
     "ood_input_scale_loss",
     "ood_task_scale_loss",
     "input_range_erratum",

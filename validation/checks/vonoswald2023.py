@@ -52,6 +52,7 @@ from validation.checks.vonoswald2023_trained import (
     check_trained_ood,
     check_trained_two_layer,
 )
+from validation.checks.vonoswald2023_props import PROPS_CHECKS
 from validation.runs.vonoswald2023 import LAW as HALF  # the code's U(-1/2, 1/2): input_range = 1
 from validation.runs.vonoswald2023 import CHECK_SEED, PAPER
 
@@ -394,4 +395,5 @@ CHECKS = [
     check_trained_one_layer,
     check_trained_ood,
     check_trained_two_layer,
+    *PROPS_CHECKS,
 ]

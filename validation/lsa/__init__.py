@@ -13,11 +13,26 @@ Submodules, one idea each:
 - :mod:`validation.lsa.baselines`: the GD and GD++ constructions fitted for a run's setting;
 - :mod:`validation.lsa.readouts`: step size, curvature and interpolation read from weights;
 - :mod:`validation.lsa.evaluation`: losses, alignment metrics and roll-outs on fixed tasks;
+- :mod:`validation.lsa.sine` / :mod:`validation.lsa.sine_trainer`: Fig 4's MLP + LSA on sine tasks (Prop 2);
+- :mod:`validation.lsa.interleaved` / :mod:`validation.lsa.interleaved_trainer`: Fig 5's softmax copy layer (Prop 3);
 - :mod:`validation.lsa.trainer`: :func:`train_lsa`, the one call from arguments to an
   :class:`LSAResult` (baselines, training, comparisons).
 """
 from validation.lsa.baselines import LSABaselines, construction_pair, fit_baselines
 from validation.lsa.config import LSAConfig, default_grad_clip
+from validation.lsa.interleaved import (
+    InterleavedTransformer,
+    copy_sensitivity,
+    interleaved_tokens,
+    positional_encoding,
+    sample_interleaved_tasks,
+)
+from validation.lsa.interleaved_trainer import (
+    InterleavedResult,
+    interleaved_eval_tasks,
+    interleaved_model,
+    train_interleaved,
+)
 from validation.lsa.evaluation import (
     Evaluator,
     alignment_history,
@@ -37,10 +52,17 @@ from validation.lsa.models import (
 )
 from validation.lsa.population import initial_factors, population_path, weights_population_loss
 from validation.lsa.readouts import curvature_readout, effective_step_size, interpolate_weights
+from validation.lsa.sine import SineLSA, kernel_decomposition, sample_sine_tasks
+from validation.lsa.sine_trainer import SineResult, sine_eval_tasks, sine_model, train_module, train_sine
 from validation.lsa.sampler import TaskSampler, sample_task_tokens
 from validation.lsa.trainer import LSAResult, compare_training, evaluation_set, train_lsa
 
 __all__ = [
+    # sine regression and interleaved tokens (sine, sine_trainer, interleaved, interleaved_trainer)
+    "SineLSA", "sample_sine_tasks", "kernel_decomposition", "SineResult", "train_sine", "sine_model",
+    "sine_eval_tasks", "train_module", "InterleavedTransformer", "sample_interleaved_tasks", "positional_encoding",
+    "copy_sensitivity", "interleaved_tokens", "InterleavedResult", "train_interleaved", "interleaved_model",
+    "interleaved_eval_tasks",
     "initial_factors",
     "population_path",
     "weights_population_loss",
