@@ -14,13 +14,19 @@ one training run, fig3 and fig6 the deep ones.  Each figure's json records what 
 
 Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
 :mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
+:mod:`~paper_figs.vonoswald2023.deep_models` (Figs 7, 8, 14: deep recurrent, MLP + 4 heads, LayerNorm),
+:mod:`~paper_figs.vonoswald2023.deep_seeds` (Fig 15: seeds, 1 vs 2 heads, grokking; companions in
+:mod:`~paper_figs.vonoswald2023.companions_deep`),
 :mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
 (Fig 13), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
 companions (``FIGURE_CHECKS``: each figure's claim asserted from its own arrays) in
 :mod:`~paper_figs.vonoswald2023.companions`.
 """
 from paper_figs.vonoswald2023.companions import FIGURE_CHECKS
+from paper_figs.vonoswald2023.companions_deep import FIGURE_CHECKS_DEEP
 from paper_figs.vonoswald2023.deep import fig3_deep_vs_gd_and_gdpp
+from paper_figs.vonoswald2023.deep_models import fig7_recurrent_ten_layers, fig8_deep_mlp_four_heads, fig14_layernorm
+from paper_figs.vonoswald2023.deep_seeds import fig15_seeds_heads_grokking
 from paper_figs.vonoswald2023.one_layer import fig2_one_layer_vs_gd, fig9_weight_heatmaps
 from paper_figs.vonoswald2023.ood import fig6_out_of_distribution
 from paper_figs.vonoswald2023.rollouts import fig1_right_dampened_rollout, fig10_dampened_rollouts
@@ -36,6 +42,10 @@ __all__ = [
     "fig9_weight_heatmaps",
     "fig10_dampened_rollouts",
     "fig13_gdpp_spectrum",
+    "fig7_recurrent_ten_layers",
+    "fig8_deep_mlp_four_heads",
+    "fig14_layernorm",
+    "fig15_seeds_heads_grokking",
 ]
 
 FIGURES = {
@@ -46,4 +56,10 @@ FIGURES = {
     "fig9": fig9_weight_heatmaps,
     "fig10": fig10_dampened_rollouts,
     "fig13": fig13_gdpp_spectrum,
+    "fig7": fig7_recurrent_ten_layers,
+    "fig8": fig8_deep_mlp_four_heads,
+    "fig14": fig14_layernorm,
+    "fig15": fig15_seeds_heads_grokking,
 }
+
+FIGURE_CHECKS = {**FIGURE_CHECKS, **FIGURE_CHECKS_DEEP}

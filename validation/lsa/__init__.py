@@ -14,9 +14,20 @@ Submodules, one idea each:
 - :mod:`validation.lsa.readouts`: step size, curvature and interpolation read from weights;
 - :mod:`validation.lsa.evaluation`: losses, alignment metrics and roll-outs on fixed tasks;
 - :mod:`validation.lsa.trainer`: :func:`train_lsa`, the one call from arguments to an
-  :class:`LSAResult` (baselines, training, comparisons).
+  :class:`LSAResult` (baselines, training, comparisons);
+- :mod:`validation.lsa.blocks`: general transformer blocks on the same tokens (H-head linear or softmax
+  attention, optional LayerNorm and GELU MLP, tied or untied), equal to the LSA with both off;
+- :mod:`validation.lsa.blocks_training`: :func:`train_blocks`, their run-store trainer (fresh tasks or one
+  fixed training set) with the GD / GD++ comparisons.
 """
 from validation.lsa.baselines import LSABaselines, construction_pair, fit_baselines
+from validation.lsa.blocks import (
+    BlockSpec,
+    BlockTransformer,
+    block_forward,
+    block_pred_and_grad,
+    block_predict,
+)
 from validation.lsa.config import LSAConfig, default_grad_clip
 from validation.lsa.evaluation import (
     Evaluator,
@@ -39,6 +50,7 @@ from validation.lsa.population import initial_factors, population_path, weights_
 from validation.lsa.readouts import curvature_readout, effective_step_size, interpolate_weights
 from validation.lsa.sampler import TaskSampler, sample_task_tokens
 from validation.lsa.trainer import LSAResult, compare_training, evaluation_set, train_lsa
+from validation.lsa.blocks_training import BlocksResult, train_blocks  # noqa: E402  (imports trainer)
 
 __all__ = [
     "initial_factors",
@@ -76,4 +88,12 @@ __all__ = [
     "pad_weights",
     "TaskSampler",
     "sample_task_tokens",
+    # general transformer blocks: LayerNorm, MLP, heads (blocks, blocks_training)
+    "BlockSpec",
+    "BlockTransformer",
+    "block_forward",
+    "block_predict",
+    "block_pred_and_grad",
+    "BlocksResult",
+    "train_blocks",
 ]
