@@ -140,7 +140,7 @@ def test_bad_architecture_is_a_value_error_naming_the_argument():
 
 
 # ----------------------------------------------------------------------------- the trainer
-_KW = dict(layers=2, recurrent=False, layernorm=True, mlp=True, steps=12, batch=16, eval_tasks=32, log_every=3,
+_KW = dict(layers=2, recurrent=True, layernorm=True, mlp=True, steps=12, batch=16, eval_tasks=32, log_every=3,
            gdpp_fit_tasks=100)
 
 
@@ -257,7 +257,7 @@ def test_bad_profile_or_seed_is_a_value_error(tmp_path, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NEW)
 def test_every_deep_companion_row_passes_at_the_paper_profile(tmp_path, name):
-    """Paper profile (Fig 7 ~25 min, Fig 8 ~20 min, Fig 14 ~25 min, Fig 15 ~45 min on 2 cores): every row passes."""
+    """Paper profile (estimates on 2 cores: Fig 7 ~35 min, Fig 8 ~30 min, Fig 14 ~25 min, Fig 15 ~40 min): every row passes."""
     with limit_threads(2), use_store(None):
         figs.FIGURES[name](profile="paper", out=str(tmp_path), seed=0)
     for row in check_figure(PAPER, name, tmp_path):

@@ -157,7 +157,7 @@ def fig7_recurrent_ten_layers(*, profile="quick", out="results", seed=0):
     clip 10); 10-step GD and GD++ (tied eta, gamma) fitted by ``numerics.lsa.fit_gdpp``.  The comparison with
     the untied 5-layer model of Fig 3(b) is drawn and asserted at the paper profile only (its quick run, 2000
     steps, is not converged).  Paper profile: 1 seed (the paper's plot length, 15000 steps at batch 2048, costs
-    about 25 min on 2 cores).
+    about 35 min on 2 cores).
     """
     started = time.perf_counter()
     cfg = deep_setup(profile, seed)
@@ -183,8 +183,8 @@ def fig8_deep_mlp_four_heads(*, profile="quick", out="results", seed=0):
 
     [reconstructed] No notebook setting exists (the notebook forces attention-only): our choice is
     ``FIG8_RECONSTRUCTED`` (``validation.runs.vonoswald2023.fig8_runs``, ``validation.lsa.train_blocks``).
-    Paper profile: batch 256 and 10000 steps instead of the code's untied default 2048 x 50000 (about 20 min
-    instead of about 8 h on 2 cores).
+    Paper profile: batch 256 and 10000 steps instead of the code's untied default 2048 x 50000 (about 30 min
+    instead of about 20 h on 2 cores), the 12-step fits on 10^4 tasks.
     """
     started = time.perf_counter()
     cfg = deep_setup(profile, seed)
@@ -196,7 +196,8 @@ def fig8_deep_mlp_four_heads(*, profile="quick", out="results", seed=0):
             "has not left its plateau; the resemblance to GD++ is asserted at the paper profile")
     return _two_panel("fig8", "12 blocks, MLP + 4-head LSA", runs, cfg, out, profile, seed, tasks, started, note=note,
                       reconstructed=FIG8_RECONSTRUCTED,
-                      deviations="paper profile: batch 256, 10000 steps (code's untied default: 2048, 50000)")
+                      deviations="paper profile: batch 256, 10000 steps (code's untied default: 2048, 50000); "
+                      "fits on 10^4 tasks")
 
 
 def fig14_layernorm(*, profile="quick", out="results", seed=0):
@@ -274,7 +275,7 @@ def fig14_layernorm(*, profile="quick", out="results", seed=0):
                                       gdpp_etas=[r.gdpp_etas for r in runs], gdpp_gammas=[r.gdpp_gammas for r in runs],
                                       run_config=runs[0].config) for K, runs in models.items()}
         config = figure_config(cfg, profile, seed, models=summary,
-                               deviations="paper profile: 3 seeds; 2-layer model 20000 steps at batch 1024 (code's "
+                               deviations="paper profile: 3 seeds; 2-layer model 12000 steps at batch 1024 (code's "
                                "untied default: 50000 at 2048)",
                                code="LN placement from transformer.py lines 159-173 (HEAD 3d5547c)")
         return save_figure(fig, out, PAPER, "fig14", arrays=arrays, config=config, started=started)

@@ -106,6 +106,8 @@ def fig15_seeds_heads_grokking(*, profile="quick", out="results", seed=0):
                                reconstructed="grokking block: 1 layer, 1-head linear attention + GELU MLP (widening 4),"
                                " no LayerNorm, no biases, full batch on the fixed set, the code's 1-layer optimiser "
                                "settings (lr 1e-3, gradient clip 0.001); the paper gives neither steps nor batch",
+                               deviations="paper profile: grokking run 8000 full-batch steps (the paper states no "
+                               "length; about 25 min on 2 cores)",
                                escape_benchmark="benchmarks/results/lsa_plateau_escape.json (quick 1-layer config, "
                                "seeds 100..139)")
         return save_figure(fig, out, PAPER, "fig15", arrays=arrays, config=config, started=started)
