@@ -187,12 +187,15 @@ def test_fixed_training_set_is_the_same_whole_set_at_every_step(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- runs and read-outs
-def test_all_configs_lists_the_deep_runs_and_fig15_shares_fig2s_one_head_runs_at_paper_scale():
+def test_all_configs_lists_the_deep_runs_and_fig15_pairs_ten_seeds_of_one_and_two_heads():
     for profile in ("quick", "paper"):
         assert set(deep_configs(profile)) <= set(all_configs(profile))
-    one = fig15_runs("paper", 0, 1)
-    assert len(one) == 10 and one[:5] == [figure_run("paper", seed=s, layers=1) for s in range(5)]
-    assert all(dict(c.kwargs)["heads"] == 2 for c in fig15_runs("paper", 0, 2))
+        one, two = fig15_runs(profile, 0, 1), fig15_runs(profile, 0, 2)
+        assert [dict(c.kwargs)["seed"] for c in one] == [dict(c.kwargs)["seed"] for c in two] == list(range(10))
+        assert all("heads" not in dict(c.kwargs) for c in one) and all(dict(c.kwargs)["heads"] == 2 for c in two)
+        assert all({k: v for k, v in dict(a.kwargs).items()} == {k: v for k, v in dict(b.kwargs).items() if k != "heads"}
+                   for a, b in zip(one, two))  # the same settings but the heads
+    assert figure_run("paper", seed=0, layers=1) != fig15_runs("paper", 0, 1)[0]  # logged every 25, not 100
 
 
 def test_drop_times_are_the_first_logged_step_below_the_level_and_censored_otherwise():

@@ -156,7 +156,8 @@ def fig7_recurrent_ten_layers(*, profile="quick", out="results", seed=0):
     ``train_lsa(layers=10, recurrent=True)`` with the code's K > 3 settings (lr 5e-4, token clip 10, gradient
     clip 10); 10-step GD and GD++ (tied eta, gamma) fitted by ``numerics.lsa.fit_gdpp``.  The comparison with
     the untied 5-layer model of Fig 3(b) is drawn and asserted at the paper profile only (its quick run, 2000
-    steps, is not converged).  Paper profile: 1 seed (the paper's plot length, 15000 steps at batch 2048, costs
+    steps, is not converged); there it takes Fig 3's five untied 5-layer runs from the run store (trained by
+    fig3, or here if absent).  Paper profile: 1 seed (the paper's plot length, 15000 steps at batch 2048, costs
     about 35 min on 2 cores).
     """
     started = time.perf_counter()

@@ -133,17 +133,17 @@ def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
 #: Fig 7: recurrent 10 layers (the paper's plot: 15000 steps); Fig 8: 12 untied blocks with MLP and 4 heads (no
 #: notebook setting; batch 256 and 10^4 steps instead of the untied default 2048 x 50000, its 12-step fits on 10^4
 #: tasks); Fig 14: LayerNorm, 1 and 2 layers (2 layers: 12000 steps at batch 1024 instead of 50000 at 2048); Fig 15:
-#: 10 seeds x 1 / 2 heads (the one-head runs are Fig 2's) and the grokking block, 8000 full-batch steps on 8192 fixed
+#: 10 seeds x 1 / 2 heads (logged every 25 steps) and the grokking block, 8000 full-batch steps on 8192 fixed
 #: tasks (the paper states no length).  Each paper-profile figure costs about 25-40 min on 2 cores (see
 #: benchmarks/vonoswald2023_deep.py)
 DEEP_PAPER = dict(
     fig7_seeds=1, fig7_steps=15000, fig7_batch=2048,
     fig8_seeds=1, fig8_steps=10000, fig8_batch=256, fig8_fit_tasks=10000, fig8_log_every=250,
     fig14_seeds=3, fig14_steps_1=5000, fig14_steps_2=12000, fig14_batch=2048, fig14_batch_2=1024,
-    fig15_seeds=10, fig15_steps=5000, fig15_batch=2048, fig15_log_every=100,
+    fig15_seeds=10, fig15_steps=5000, fig15_batch=2048, fig15_log_every=25,
     grok_tasks=8192, grok_steps=8000, grok_log_every=100,
     deep_eval_tasks=10000, deep_log_every=100, deep_fit_tasks=20000, fresh_tasks=20000,
-    ood_alphas=(0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0), ood_tasks=10000)
+    ood_alphas=(0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0), ood_tasks=10000, threads=2)
 DEEP_PROFILES = {
     "paper": DEEP_PAPER,
     # the family's four quick figures share a 45 s budget: demonstrations, the claims at the paper profile
@@ -152,14 +152,15 @@ DEEP_PROFILES = {
                   fig14_seeds=1, fig14_steps_1=400, fig14_steps_2=400, fig14_batch=256, fig14_batch_2=256,
                   fig15_steps=800, fig15_batch=256, fig15_log_every=25,
                   grok_tasks=256, grok_steps=200, grok_log_every=25,
-                  deep_eval_tasks=1000, deep_log_every=50, deep_fit_tasks=2000, fresh_tasks=4000, ood_tasks=2000),
+                  deep_eval_tasks=1000, deep_log_every=50, deep_fit_tasks=2000, fresh_tasks=4000, ood_tasks=2000,
+                  threads=1),
     "_smoke": dict(DEEP_PAPER, fig7_steps=4, fig7_batch=16,
                    fig8_steps=3, fig8_batch=8, fig8_fit_tasks=200, fig8_log_every=2,
                    fig14_seeds=1, fig14_steps_1=4, fig14_steps_2=4, fig14_batch=16, fig14_batch_2=16,
                    fig15_seeds=3, fig15_steps=6, fig15_batch=16, fig15_log_every=2,
                    grok_tasks=32, grok_steps=4, grok_log_every=2,
                    deep_eval_tasks=64, deep_log_every=2, deep_fit_tasks=200, fresh_tasks=64,
-                   ood_alphas=(1.0, 4.0), ood_tasks=64),
+                   ood_alphas=(1.0, 4.0), ood_tasks=64, threads=1),
 }
 
 
@@ -169,8 +170,9 @@ def deep_sizes(profile: str) -> dict:
 
 
 def _deep_common(cfg: dict) -> dict:
+    # one torch thread for the small quick models (two threads only add synchronisation there), two at paper scale
     return dict(d=D, N=N_CTX, law=LAW, eval_tasks=cfg["deep_eval_tasks"], gdpp_fit_tasks=cfg["deep_fit_tasks"],
-                max_threads=2)
+                max_threads=cfg["threads"])
 
 
 def fig7_runs(profile: str, seed: int) -> list[RunConfig]:
@@ -206,20 +208,21 @@ def fig14_runs(profile: str, seed: int, layers: int) -> list[RunConfig]:
 
 
 def fig15_runs(profile: str, seed: int, heads: int) -> list[RunConfig]:
-    """Fig 15: one linear layer with ``heads`` heads, ``fig15_seeds`` seeds.  At the paper profile the
-    one-head runs are Fig 2's (:func:`figure_run`), the same configs."""
+    """Fig 15: one linear layer with ``heads`` heads, ``fig15_seeds`` seeds, logged every ``fig15_log_every`` steps
+    (25 at both profiles: drop times are read on that grid).  Where the sizes equal Fig 2's, the one-head runs are
+    Fig 2's configs (:func:`figure_run`)."""
     cfg, seed = deep_sizes(profile), check_seed(seed)
     heads = integer(heads, "heads", minimum=1)
     seeds = [seed + i for i in range(cfg["fig15_seeds"])]
     base = sizes(profile)
-    if (profile == "paper" and heads == 1 and cfg["fig15_steps"] == base["steps_1"]
-            and cfg["fig15_batch"] == base["batch"]):
+    if (profile == "paper" and heads == 1 and cfg["fig15_steps"] == base["steps_1"] and cfg["fig15_batch"] == base["batch"]
+            and cfg["fig15_log_every"] == base["log_every"] and cfg["deep_eval_tasks"] == base["eval_tasks"]):
         return [figure_run(profile, seed=s, layers=1) for s in seeds]
     extra = {} if heads == 1 else {"heads": heads}
     return [RunConfig.of(train_lsa, d=D, N=N_CTX, law=LAW, layers=1, recurrent=True, steps=cfg["fig15_steps"],
                          batch=cfg["fig15_batch"], seed=s, eval_tasks=cfg["deep_eval_tasks"],
-                         log_every=cfg["fig15_log_every"], gdpp_fit_tasks=cfg["deep_fit_tasks"], max_threads=2,
-                         **extra) for s in seeds]
+                         log_every=cfg["fig15_log_every"], gdpp_fit_tasks=cfg["deep_fit_tasks"],
+                         max_threads=cfg["threads"], **extra) for s in seeds]
 
 
 def grokking_run(profile: str, seed: int) -> RunConfig:
