@@ -25,8 +25,7 @@ from paper_figs.vonoswald2023.deep_seeds import drop_times
 from theory.lsa import optimal_one_step_loss, zero_predictor_loss
 from validation.checks import SOURCES
 import validation.lsa.blocks_training as blocks_training
-from validation.lsa import LSA, BlockSpec, BlockTransformer, block_forward, lsa_forward, train_blocks
-from validation.lsa.blocks import unpack
+from validation.lsa import LSA, BlockSpec, BlockTransformer, block_forward, lsa_forward, train_blocks, unpack
 from validation.runs.vonoswald2023 import all_configs, deep_configs, fig15_runs, figure_run
 from validation.store import RunConfig, use_store
 from validation.threads import limit_threads

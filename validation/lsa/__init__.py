@@ -27,6 +27,8 @@ from validation.lsa.blocks import (
     block_forward,
     block_pred_and_grad,
     block_predict,
+    init_theta,
+    unpack,
 )
 from validation.lsa.config import LSAConfig, default_grad_clip
 from validation.lsa.evaluation import (
@@ -94,6 +96,8 @@ __all__ = [
     "block_forward",
     "block_predict",
     "block_pred_and_grad",
+    "init_theta",
+    "unpack",
     "BlocksResult",
     "train_blocks",
 ]

@@ -31,7 +31,8 @@ import torch
 from theory.args import integer, positive
 from validation.lsa.models import make_tokens
 
-__all__ = ["BlockSpec", "BlockTransformer", "block_forward", "block_predict", "block_pred_and_grad"]
+__all__ = ["BlockSpec", "BlockTransformer", "block_forward", "block_predict", "block_pred_and_grad", "init_theta",
+           "unpack"]
 
 #: std of the standard normal truncated to [-2, 2] (Haiku's VarianceScaling divides by it)
 _TRUNC_STD = 0.87962566103423978
