@@ -152,7 +152,7 @@ DEEP_PROFILES = {
                   fig14_seeds=1, fig14_steps_1=400, fig14_steps_2=400, fig14_batch=256, fig14_batch_2=256,
                   fig15_steps=800, fig15_batch=256, fig15_log_every=25,
                   grok_tasks=256, grok_steps=200, grok_log_every=25,
-                  deep_eval_tasks=1000, deep_log_every=50, deep_fit_tasks=2000, fresh_tasks=2000, ood_tasks=2000,
+                  deep_eval_tasks=1000, deep_log_every=50, deep_fit_tasks=2000, fresh_tasks=4000, ood_tasks=2000,
                   threads=1),
     "_smoke": dict(DEEP_PAPER, fig7_steps=4, fig7_batch=16,
                    fig8_steps=3, fig8_batch=8, fig8_fit_tasks=200, fig8_log_every=2,
