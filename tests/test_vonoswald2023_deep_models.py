@@ -140,7 +140,7 @@ def test_bad_architecture_is_a_value_error_naming_the_argument():
 
 # ----------------------------------------------------------------------------- the trainer
 _KW = dict(layers=2, recurrent=True, layernorm=True, mlp=True, steps=12, batch=16, eval_tasks=32, log_every=3,
-           gdpp_fit_tasks=100)
+           gdpp_fit_tasks=20, max_threads=1)
 
 
 def test_a_killed_blocks_run_resumes_from_its_checkpoint_bit_equal(monkeypatch, tmp_path):
@@ -179,7 +179,7 @@ def test_fixed_training_set_is_the_same_whole_set_at_every_step(monkeypatch):
         return original(model, opt, max_norm, E, y_q)
 
     monkeypatch.setattr(blocks_training, "_step", record)
-    train_blocks(layers=1, mlp=True, train_tasks=24, steps=4, eval_tasks=16, log_every=2)
+    train_blocks(layers=1, mlp=True, train_tasks=24, steps=4, eval_tasks=16, log_every=2, max_threads=1)
     assert len(seen) == 4 and seen[0][0].shape[0] == 24
     for E, y in seen[1:]:
         assert torch.equal(E, seen[0][0]) and torch.equal(y, seen[0][1])
