@@ -100,7 +100,7 @@ def train_blocks(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 
 
     Examples
     --------
-    >>> r = train_blocks(layers=2, recurrent=False, mlp=True, layernorm=True, steps=2, batch=8, eval_tasks=16,
+    >>> r = train_blocks(layers=2, recurrent=True, mlp=True, layernorm=True, steps=2, batch=8, eval_tasks=16,
     ...                  log_every=1, gdpp_fit_tasks=64)
     >>> r.losses.shape, r.alignment_gdpp_history["model_cos"].shape
     ((3,), (3,))

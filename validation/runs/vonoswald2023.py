@@ -155,7 +155,7 @@ DEEP_PROFILES = {
                   deep_eval_tasks=1000, deep_log_every=50, deep_fit_tasks=2000, fresh_tasks=4000, ood_tasks=2000,
                   threads=1),
     "_smoke": dict(DEEP_PAPER, fig7_steps=4, fig7_batch=16,
-                   fig8_steps=3, fig8_batch=8, fig8_fit_tasks=200, fig8_log_every=2,
+                   fig8_steps=3, fig8_batch=8, fig8_fit_tasks=50, fig8_log_every=2,
                    fig14_seeds=1, fig14_steps_1=4, fig14_steps_2=4, fig14_batch=16, fig14_batch_2=16,
                    fig15_seeds=3, fig15_steps=6, fig15_batch=16, fig15_log_every=2,
                    grok_tasks=32, grok_steps=4, grok_log_every=2,
