@@ -16,9 +16,22 @@ Submodules, one idea each:
 - :mod:`validation.lsa.sine` / :mod:`validation.lsa.sine_trainer`: Fig 4's MLP + LSA on sine tasks (Prop 2);
 - :mod:`validation.lsa.interleaved` / :mod:`validation.lsa.interleaved_trainer`: Fig 5's softmax copy layer (Prop 3);
 - :mod:`validation.lsa.trainer`: :func:`train_lsa`, the one call from arguments to an
-  :class:`LSAResult` (baselines, training, comparisons).
+  :class:`LSAResult` (baselines, training, comparisons);
+- :mod:`validation.lsa.blocks`: general transformer blocks on the same tokens (H-head linear or softmax
+  attention, optional LayerNorm and GELU MLP, tied or untied), equal to the LSA with both off;
+- :mod:`validation.lsa.blocks_training`: :func:`train_blocks`, their run-store trainer (fresh tasks or one
+  fixed training set) with the GD / GD++ comparisons.
 """
 from validation.lsa.baselines import LSABaselines, construction_pair, fit_baselines
+from validation.lsa.blocks import (
+    BlockSpec,
+    BlockTransformer,
+    block_forward,
+    block_pred_and_grad,
+    block_predict,
+    init_theta,
+    unpack,
+)
 from validation.lsa.config import LSAConfig, default_grad_clip
 from validation.lsa.interleaved import (
     InterleavedTransformer,
@@ -56,6 +69,7 @@ from validation.lsa.sine import SineLSA, kernel_decomposition, sample_sine_tasks
 from validation.lsa.sine_trainer import SineResult, sine_eval_tasks, sine_model, train_module, train_sine
 from validation.lsa.sampler import TaskSampler, sample_task_tokens
 from validation.lsa.trainer import LSAResult, compare_training, evaluation_set, train_lsa
+from validation.lsa.blocks_training import BlocksResult, train_blocks  # noqa: E402  (imports trainer)
 
 __all__ = [
     # sine regression and interleaved tokens (sine, sine_trainer, interleaved, interleaved_trainer)
@@ -98,4 +112,14 @@ __all__ = [
     "pad_weights",
     "TaskSampler",
     "sample_task_tokens",
+    # general transformer blocks: LayerNorm, MLP, heads (blocks, blocks_training)
+    "BlockSpec",
+    "BlockTransformer",
+    "block_forward",
+    "block_predict",
+    "block_pred_and_grad",
+    "init_theta",
+    "unpack",
+    "BlocksResult",
+    "train_blocks",
 ]
