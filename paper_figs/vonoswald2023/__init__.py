@@ -15,7 +15,8 @@ one training run, fig3 and fig6 the deep ones.  Each figure's json records what 
 Modules by idea: :mod:`~paper_figs.vonoswald2023.one_layer` (Fig 2, 9),
 :mod:`~paper_figs.vonoswald2023.deep` (Fig 3), :mod:`~paper_figs.vonoswald2023.ood` (Fig 6),
 :mod:`~paper_figs.vonoswald2023.rollouts` (Fig 1 right, 10), :mod:`~paper_figs.vonoswald2023.spectrum`
-(Fig 13), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
+(Fig 13), :mod:`~paper_figs.vonoswald2023.softmax` (Figs 11, 12, 16: softmax heads, fixed training
+sets; companions in :mod:`~paper_figs.vonoswald2023.companions_softmax`), what they share in :mod:`~paper_figs.vonoswald2023.common`, and the figure-claim
 companions (``FIGURE_CHECKS``: each figure's claim asserted from its own arrays) in
 :mod:`~paper_figs.vonoswald2023.companions`.
 """
@@ -25,6 +26,8 @@ from paper_figs.vonoswald2023.one_layer import fig2_one_layer_vs_gd, fig9_weight
 from paper_figs.vonoswald2023.ood import fig6_out_of_distribution
 from paper_figs.vonoswald2023.rollouts import fig1_right_dampened_rollout, fig10_dampened_rollouts
 from paper_figs.vonoswald2023.spectrum import fig13_gdpp_spectrum
+from paper_figs.vonoswald2023.softmax import fig11_softmax_head_weights, fig12_softmax_heads_vs_gd, fig16_fixed_training_set  # noqa: E501
+from paper_figs.vonoswald2023.companions_softmax import SOFTMAX_FIGURE_CHECKS
 
 __all__ = [
     "FIGURES",
@@ -36,6 +39,7 @@ __all__ = [
     "fig9_weight_heatmaps",
     "fig10_dampened_rollouts",
     "fig13_gdpp_spectrum",
+    "fig11_softmax_head_weights", "fig12_softmax_heads_vs_gd", "fig16_fixed_training_set",
 ]
 
 FIGURES = {
@@ -46,4 +50,6 @@ FIGURES = {
     "fig9": fig9_weight_heatmaps,
     "fig10": fig10_dampened_rollouts,
     "fig13": fig13_gdpp_spectrum,
+    "fig11": fig11_softmax_head_weights, "fig12": fig12_softmax_heads_vs_gd, "fig16": fig16_fixed_training_set,
 }
+FIGURE_CHECKS.update(SOFTMAX_FIGURE_CHECKS)

@@ -54,6 +54,7 @@ from validation.checks.vonoswald2023_trained import (
 )
 from validation.runs.vonoswald2023 import LAW as HALF  # the code's U(-1/2, 1/2): input_range = 1
 from validation.runs.vonoswald2023 import CHECK_SEED, PAPER
+from validation.checks.vonoswald2023_softmax import check_softmax_two_heads
 
 __all__ = ["CHECKS", "SEED"]
 
@@ -394,4 +395,5 @@ CHECKS = [
     check_trained_one_layer,
     check_trained_ood,
     check_trained_two_layer,
+    check_softmax_two_heads,
 ]
