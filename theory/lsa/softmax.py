@@ -143,8 +143,8 @@ def centred_gd_prediction(d, N, eta) -> sp.Expr:
     X, y, xq = E[:-1, :], E[-1, :], q[:-1, 0]
     xbar = X * sp.ones(N, 1) / N
     ybar = sum(y) / N
-    return sp.sympify(eta) / N * sum(((y[i] - ybar) * ((X[:, i] - xbar).T * xq)[0, 0] for i in range(N)),
-                                     sp.Integer(0))
+    return sp.expand(sp.sympify(eta) / N * sum(((y[i] - ybar) * ((X[:, i] - xbar).T * xq)[0, 0] for i in range(N)),
+                                               sp.Integer(0)))
 
 
 def two_head_gd_limit(d, N, eta, offdiag=None) -> sp.Expr:
@@ -165,4 +165,4 @@ def two_head_gd_limit(d, N, eta, offdiag=None) -> sp.Expr:
     V0[d, d] = 1
     t = sp.Symbol("t")
     heads = softmax_head(E, q, G / 2 + O, V0, t) + softmax_head(E, q, -G / 2 + O, -V0, t)
-    return sp.sympify(eta) * sp.diff(heads[d, 0], t).subs(t, 0)
+    return sp.expand(sp.sympify(eta) * sp.diff(heads[d, 0], t).subs(t, 0))

@@ -134,11 +134,11 @@ def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
 # and 1000 steps (full-batch runs with B >= 2048 settle within 500 steps).
 SOFTMAX_SIZES = {
     "paper": dict(seeds=5, sm_steps=5000, sm_batch=2048, sm_lr=1e-3, sm_eval=10000, sm_log=100,
-                  fixed_B=(128, 512, 2048, 8192), fixed_steps=5000, fixed_eval=10000, fixed_log=100),
+                  fixed_B=(128, 512, 2048, 8192), fixed_steps=5000, fixed_seeds=5, fixed_eval=10000, fixed_log=100),
     "quick": dict(seeds=1, sm_steps=2000, sm_batch=512, sm_lr=1.5e-3, sm_eval=2000, sm_log=100,
-                  fixed_B=(128, 512, 2048), fixed_steps=1000, fixed_eval=2000, fixed_log=100),
+                  fixed_B=(128, 512, 2048), fixed_steps=1000, fixed_seeds=1, fixed_eval=2000, fixed_log=100),
     "_smoke": dict(seeds=1, sm_steps=6, sm_batch=32, sm_lr=1e-3, sm_eval=64, sm_log=3,
-                   fixed_B=(16, 64), fixed_steps=6, fixed_eval=64, fixed_log=3),
+                   fixed_B=(16, 64), fixed_steps=6, fixed_seeds=1, fixed_eval=64, fixed_log=3),
 }
 
 
@@ -170,5 +170,6 @@ def softmax_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
     """Every run of the softmax family at ``profile``: 1 and 2 heads and each B, for the profile's seeds."""
     cfg = softmax_sizes(profile)
     seeds = [check_seed(seed) + i for i in range(cfg["seeds"])]
+    fixed_seeds = [check_seed(seed) + i for i in range(cfg["fixed_seeds"])]
     return ([softmax_run(profile, seed=s, heads=h) for h in (1, 2) for s in seeds]
-            + [fixed_set_run(profile, seed=s, B=int(B)) for B in cfg["fixed_B"] for s in seeds])
+            + [fixed_set_run(profile, seed=s, B=int(B)) for B in cfg["fixed_B"] for s in fixed_seeds])
