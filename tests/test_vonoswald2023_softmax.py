@@ -83,6 +83,35 @@ def test_two_head_gd_construction_tends_to_one_centred_gd_step():
     assert sp.expand(T.two_head_gd_limit(2, 3, eta) - T.centred_gd_prediction(2, 3, eta)) == 0
 
 
+def test_centred_one_step_loss_equals_brute_force_enumeration():
+    """The closed form of the centred step's loss = the exact expectation over all 2^8 Rademacher inputs
+    (d = 2, N = 3; w ~ N(0, I) integrated exactly: E (w^T v)^2 = |v|^2)."""
+    import itertools
+
+    eta, d, N = sp.Rational(3, 2), 2, 3
+    total = sp.Integer(0)
+    for bits in itertools.product((-1, 1), repeat=d * (N + 1)):
+        X = sp.Matrix(N + 1, d, bits)
+        ctx, xq = X[:N, :], X[N, :].T
+        C = ctx - sp.ones(N, 1) * (sp.ones(1, N) * ctx) / N
+        v = (eta * C.T * C / N - sp.eye(d)) * xq
+        total += (v.T * v)[0, 0]
+    brute = total / 2 ** (d * (N + 1)) / 2
+    assert sp.simplify(T.centred_one_step_loss(eta, d, N, "rademacher(1)") - brute) == 0
+
+
+def test_centred_floor_is_above_the_one_step_optimum_and_matches_monte_carlo():
+    """310/1419 at eta_c* = 3000/473 (d = N = 10, U(-1/2, 1/2)) > L* = 245/1188; MC within 5 SE."""
+    assert T.optimal_centred_one_step_loss(10, 10, "uniform(1/2)") == sp.Rational(310, 1419)
+    assert T.optimal_centred_step_size(10, 10, "uniform(1/2)") == sp.Rational(3000, 473)
+    assert sp.Rational(310, 1419) > T.optimal_one_step_loss(10, 10, "uniform(1/2)")
+    t = sample_tasks(40_000, 10, 10, seed=9)
+    l = 0.5 * (centred_gd_predict(t.X, t.y, t.x_q, 3000 / 473) - t.y_q) ** 2
+    assert abs(l.mean() - 310 / 1419) < 5 * l.std(ddof=1) / np.sqrt(l.size)
+    with pytest.raises(ValueError, match="law"):
+        T.centred_one_step_loss(1, 2, 3, "sphere(1)")
+
+
 def test_softmax_series_rejects_a_bad_order():
     with pytest.raises(ValueError, match="order"):
         T.softmax_weights_series(sp.Matrix([1, 2]), s, 3)
@@ -231,7 +260,7 @@ def quick(tmp_path_factory):
     with limit_threads(1), use_store(store) as used:
         for name in MINE:
             figs.FIGURES[name](profile="quick", out=str(out), seed=0)
-    return out / PAPER, used.configs()
+    return out, used.configs()
 
 
 @pytest.mark.parametrize("name", MINE)

@@ -14,6 +14,7 @@ import numpy as np
 
 from numerics.lsa import centred_gd_predict, gd_predict, sample_tasks
 from numerics.seeds import child_rng
+from theory.lsa import optimal_centred_one_step_loss, optimal_centred_step_size
 from paper_figs.artifacts import save_figure
 from paper_figs.style import THEORY, figure_style
 from paper_figs.vonoswald2023.common import FRESH_TASKS, as_curve, band, figure_config, setup, theory_values
@@ -21,11 +22,7 @@ from paper_figs.vonoswald2023.ood import ood_input_losses
 from validation.runs.vonoswald2023 import D, LAW, N_CTX, PAPER, fixed_set_run, softmax_run, softmax_sizes, trained
 
 __all__ = ["fig11_softmax_head_weights", "fig12_softmax_heads_vs_gd", "fig16_fixed_training_set", "fresh_alignment",
-           "centred_gd_floor"]
-
-#: the grid of step sizes over which the centred-GD floor is minimised (eta* = 6.06 for plain GD)
-CENTRED_ETAS = np.linspace(4.0, 9.0, 51)
-
+           "centred_gd_floor", "off_diagonal"]
 
 def _setup(profile, seed) -> dict:
     cfg = setup(profile, seed)
@@ -50,12 +47,12 @@ def fresh_alignment(run, X, y, x_q, eta: float, h: float = 1e-5) -> np.ndarray:
     return np.einsum("nd,nd->n", g, g_gd) / (np.linalg.norm(g, axis=1) * np.linalg.norm(g_gd, axis=1) + 1e-300)
 
 
-def centred_gd_floor(X, y, x_q, y_q) -> tuple[float, float, float]:
-    """(best eta, loss, SE) of one GD step on the mean-centred context over :data:`CENTRED_ETAS` (derived: the
-    s -> 0 limit of two softmax heads, ``numerics.lsa.centred_gd_predict``)."""
-    losses = np.array([0.5 * (centred_gd_predict(X, y, x_q, e) - y_q) ** 2 for e in CENTRED_ETAS])
-    i = int(np.argmin(losses.mean(1)))
-    return float(CENTRED_ETAS[i]), float(losses[i].mean()), float(losses[i].std(ddof=1) / np.sqrt(len(y_q)))
+def centred_gd_floor(X, y, x_q, y_q) -> tuple[float, float, float, float]:
+    """(eta_c*, exact L_c*, MC loss at eta_c*, its SE) of one GD step on the mean-centred context (derived: the
+    s -> 0 limit of two softmax heads; ``theory.lsa.optimal_centred_one_step_loss``, d = N = 10, U(-1/2, 1/2))."""
+    eta_c = float(optimal_centred_step_size(D, N_CTX, LAW))
+    l = 0.5 * (centred_gd_predict(X, y, x_q, eta_c) - y_q) ** 2
+    return eta_c, float(optimal_centred_one_step_loss(D, N_CTX, LAW)), float(l.mean()), float(l.std(ddof=1) / np.sqrt(len(y_q)))
 
 
 # ----------------------------------------------------------------------------- Figure 12
@@ -63,8 +60,8 @@ def fig12_softmax_heads_vs_gd(*, profile="quick", out="results", seed=0):
     """Figure 12: one softmax head does not reach the one-step GD loss; two heads come much closer to GD.
 
     (a) eval loss over training of trained 1-layer softmax models with 1 and 2 heads, GD at eta* (same tasks),
-    the exact L* = 245/1188 dashed and the floor of the two-head s -> 0 limit (one GD step on the centred
-    context, derived, MC); (b) model cos with GD at eta*; (c) OOD input scale U(-alpha/2, alpha/2), with the
+    the exact L* = 245/1188 dashed and the floor of the two-head s -> 0 limit, one GD step on the centred
+    context at its optimum, 310/1419 = 0.2185 (derived, ``theory.lsa.optimal_centred_one_step_loss``); (b) model cos with GD at eta*; (c) OOD input scale U(-alpha/2, alpha/2), with the
     GD closed form dashed.  Quick: batch 512, lr 1.5e-3, 2000 steps (paper: 2048, 1e-3, 5000).
     """
     started = time.perf_counter()
@@ -75,11 +72,11 @@ def fig12_softmax_heads_vs_gd(*, profile="quick", out="results", seed=0):
     n_cos = n_fresh // 10  # per-task cosines by central differences (20 predictions each): SE ~ 0.2 / sqrt(n_cos)
     X, y, x_q, y_q, _ = sample_tasks(n_fresh, D, N_CTX, law=LAW, rng=child_rng(seed, 120))
     l_gd = 0.5 * (gd_predict(X, y, x_q, th["eta_star"]) - y_q) ** 2
-    eta_c, L_c, L_c_se = centred_gd_floor(X, y, x_q, y_q)
+    eta_c, L_c, L_c_mc, L_c_se = centred_gd_floor(X, y, x_q, y_q)
     arrays = dict(steps=runs[1][0].steps, theory_L_star=np.array(th["L_star"]), theory_L_zero=np.array(th["L_zero"]),
                   fresh_tasks=np.array(n_fresh), fresh_gd=np.array(l_gd.mean()),
-                  fresh_gd_se=np.array(l_gd.std(ddof=1) / np.sqrt(n_fresh)), centred_floor=np.array(L_c),
-                  centred_floor_se=np.array(L_c_se), centred_eta=np.array(eta_c))
+                  fresh_gd_se=np.array(l_gd.std(ddof=1) / np.sqrt(n_fresh)), theory_centred_floor=np.array(L_c),
+                  fresh_centred=np.array(L_c_mc), fresh_centred_se=np.array(L_c_se), centred_eta=np.array(eta_c))
     per_task = {}
     for H, rs in runs.items():
         arrays[f"loss_{H}h"] = np.array([r.losses for r in rs])
@@ -96,7 +93,7 @@ def fig12_softmax_heads_vs_gd(*, profile="quick", out="results", seed=0):
     arrays["fresh_half_gap_se"] = (g2 - 0.5 * g1).std(1, ddof=1) / np.sqrt(n_fresh)
     arrays["fresh_cos_diff_se"] = (per_task[2][1] - per_task[1][1]).std(1, ddof=1) / np.sqrt(per_task[1][1].shape[1])
     alphas = np.round(np.arange(0.5, 2.0 + 1e-9, 0.25 if profile != "paper" else 0.1), 6)
-    n_ood = {"paper": 5000, "quick": 1000}.get(profile, 64)
+    n_ood = {"paper": 5000, "quick": 2000}.get(profile, 64)
     for H, rs in runs.items():
         tf, gd, gd_se, pse = ood_input_losses(rs, alphas, n_ood, child_rng(seed, 121))  # same tasks for both H
         arrays.update({f"ood_tf_{H}h": tf, f"ood_paired_se_{H}h": pse, "ood_gd": gd, "ood_gd_se": gd_se})
@@ -105,23 +102,24 @@ def fig12_softmax_heads_vs_gd(*, profile="quick", out="results", seed=0):
         fig, ax = plt.subplots(1, 3, figsize=(12, 3.3))
         a = ax[0]
         for H in (1, 2):
-            band(a, arrays["steps"], arrays[f"loss_{H}h"], f"softmax, {H} head{'s' * (H > 1)}")
+            band(a, arrays["steps"], arrays[f"loss_{H}h"], f"softmax, {H} head{'s' * (H > 1)}", color=f"C{H - 1}")
         a.axhline(float(np.mean(arrays["gd_eval_loss_1h"])), color="C2", lw=1.0, label="GD at eta* (same tasks)")
         a.axhline(th["L_star"], **THEORY, label=f"theory L* = {th['L_star']:.4f}")
-        a.axhline(L_c, color="0.4", lw=1.0, ls="-.", label=f"2-head s->0 limit: centred GD {L_c:.3f}")
+        a.axhline(L_c, **{**THEORY, "linestyle": "-."}, label=f"theory, 2 heads as s -> 0: centred GD {L_c:.4f}")
         a.set(xlabel="training step", ylabel="1/2 MSE", ylim=(0.18, 0.45), title="(a) loss")
         a.legend(loc="upper right", fontsize=7)
         a = ax[1]
         for H in (1, 2):
-            band(a, arrays["steps"], arrays[f"cos_{H}h"], f"{H} head{'s' * (H > 1)}")
+            band(a, arrays["steps"], arrays[f"cos_{H}h"], f"{H} head{'s' * (H > 1)}", color=f"C{H - 1}")
         a.axhline(1.0, **THEORY, label="identical to GD")
         a.set(xlabel="training step", ylabel="model cos with GD at eta*", ylim=(0, 1.05), title="(b) alignment")
         a.legend(loc="lower right")
         a = ax[2]
         a.plot(alphas, arrays["theory_ood"], **THEORY, label="theory (GD at eta*)")
-        a.plot(alphas, arrays["ood_gd"], "s", ms=3, mfc="none", label="GD (MC)")
+        a.plot(alphas, arrays["ood_gd"], "s", ms=3, mfc="none", color="C2", label="GD (MC)")
         for H in (1, 2):
-            band(a, alphas, arrays[f"ood_tf_{H}h"], f"{H} head{'s' * (H > 1)}", marker="o", ms=2.5, lw=0.8)
+            band(a, alphas, arrays[f"ood_tf_{H}h"], f"{H} head{'s' * (H > 1)}", color=f"C{H - 1}", marker="o", ms=2.5,
+                 lw=0.8)
         a.axvline(1.0, color="0.6", lw=0.8, ls=":")
         a.set(yscale="log", xlabel="alpha: x ~ U(-alpha/2, alpha/2)", ylabel="1/2 MSE", title="(c) OOD input scale")
         a.legend(fontsize=7)
@@ -213,9 +211,12 @@ def fig16_fixed_training_set(*, profile="quick", out="results", seed=0):
     steps = arrays["steps"]
     with figure_style() as plt:
         fig, ax = plt.subplots(1, 3, figsize=(12, 3.3))
-        for B in Bs:
-            band(ax[0], steps, arrays[f"test_loss_B{B}"], f"B = {B}")
-            band(ax[1], steps, arrays[f"cos_B{B}"], f"B = {B}")
+        for k, B in enumerate(Bs):
+            band(ax[0], steps, arrays[f"test_loss_B{B}"], f"B = {B}", color=f"C{k}")
+            train = arrays[f"train_loss_B{B}"].mean(0)
+            ax[0].plot(steps[1:], train[1:], color=f"C{k}", lw=0.8, ls="--", alpha=0.7,
+                       label="training loss on the B tasks" if k == 0 else None)
+            band(ax[1], steps, arrays[f"cos_B{B}"], f"B = {B}", color=f"C{k}")
         ax[0].axhline(float(l_gd.mean()), color="C7", lw=1.0, label="GD at eta* (fresh tasks)")
         ax[0].axhline(th["L_star"], **THEORY, label=f"theory L* = {th['L_star']:.4f}")
         ax[0].axhline(th["L_zero"], **{**THEORY, "linestyle": ":"}, label="zero predictor 5/12")
@@ -231,7 +232,8 @@ def fig16_fixed_training_set(*, profile="quick", out="results", seed=0):
         a.plot(Bs, final, "o-", label="trained (fresh tasks)")
         a.axhline(1.0, **THEORY)
         a.set(xscale="log", xlabel="B (fixed training tasks)", ylabel="final model cos", ylim=(-0.1, 1.05),
-              title="(c) alignment vs B")
+              title="(c) alignment vs B", xticks=Bs, xticklabels=[str(B) for B in Bs])
+        a.minorticks_off()
         a.legend(loc="lower right")
         config = figure_config(cfg, profile, seed, final_test_loss={B: [r.final_loss for r in rs] for B, rs in runs.items()},
                                deviations=None if profile == "paper" else

@@ -42,6 +42,9 @@ __all__ = [
     "centred_gd_prediction",
     "two_head_gd_limit",
     "softmax_tokens",
+    "centred_one_step_loss",
+    "optimal_centred_step_size",
+    "optimal_centred_one_step_loss",
 ]
 
 
@@ -166,3 +169,49 @@ def two_head_gd_limit(d, N, eta, offdiag=None) -> sp.Expr:
     t = sp.Symbol("t")
     heads = softmax_head(E, q, G / 2 + O, V0, t) + softmax_head(E, q, -G / 2 + O, -V0, t)
     return sp.expand(sp.sympify(eta) * sp.diff(heads[d, 0], t).subs(t, 0))
+
+
+# ----------------------------------------------------------------------------- the centred step's loss
+def _iid_moments(law) -> tuple[sp.Expr, sp.Expr]:
+    from theory.laws import Gaussian, Rademacher, Uniform, as_law
+
+    law = as_law(law)
+    if not isinstance(law, (Gaussian, Uniform, Rademacher)):
+        raise ValueError(f"law must have i.i.d. coordinates (gaussian, uniform or rademacher), got {law!r}")
+    return law.moment((2,), 1), law.moment((4,), 1)
+
+
+def centred_one_step_loss(eta, d, N, law) -> sp.Expr:
+    """E[1/2 (y_hat - y_q)^2] of one GD step on the mean-centred context (:func:`centred_gd_prediction`) [derived].
+
+    Noiseless tasks, w ~ N(0, I_d), coordinates of x i.i.d. with variance s2 and fourth moment m4.  With
+    S_c = (1/N) sum_i (x_i - x_bar)(x_i - x_bar)^T the prediction is w^T (eta S_c) x_q, so
+    2 Loss = s2 [eta^2 E tr S_c^2 - 2 eta E tr S_c + d], E tr S_c = d s2 (N - 1)/N and
+    E tr S_c^2 = (1/N^2) [d E|C z|^4 + d (d - 1) s2^2 (N - 1)], C = I - 11^T/N, z one coordinate's N values:
+    E|C z|^4 = (m4 - 3 s2^2)(N - 1)^2/N + s2^2 ((N - 1)^2 + 2 (N - 1)).  This is the loss floor of two softmax
+    heads in the small-logit limit (A.9): above one_step_loss's optimum for every N (one sample's worth of the
+    context is spent on the mean).
+
+    Examples
+    --------
+    >>> optimal_centred_one_step_loss(10, 10, "uniform(1/2)")
+    310/1419
+    """
+    d, N = sizes(d=d, N=N)
+    s2, m4 = _iid_moments(law)
+    eta = sp.sympify(eta)
+    tr_S = d * s2 * sp.Rational(N - 1, N)
+    a4 = (m4 - 3 * s2 ** 2) * sp.Rational((N - 1) ** 2, N) + s2 ** 2 * ((N - 1) ** 2 + 2 * (N - 1))
+    tr_S2 = (d * a4 + d * (d - 1) * s2 ** 2 * (N - 1)) / N ** 2
+    return sp.nsimplify(s2 / 2) * (eta ** 2 * tr_S2 - 2 * eta * tr_S + d)
+
+
+def optimal_centred_step_size(d, N, law) -> sp.Expr:
+    """The eta minimising :func:`centred_one_step_loss` (exact) [derived]."""
+    eta = sp.Symbol("eta")
+    return sp.solve(sp.diff(centred_one_step_loss(eta, d, N, law), eta), eta)[0]
+
+
+def optimal_centred_one_step_loss(d, N, law) -> sp.Expr:
+    """:func:`centred_one_step_loss` at :func:`optimal_centred_step_size` (exact) [derived]."""
+    return sp.nsimplify(centred_one_step_loss(optimal_centred_step_size(d, N, law), d, N, law))
