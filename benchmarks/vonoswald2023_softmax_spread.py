@@ -13,7 +13,8 @@ the same 5000 fresh tasks (``child_rng(7, 1)``), the quantities the companion ro
 
 Writes ``benchmarks/results/vonoswald2023_softmax_spread.json`` (per-seed rows after every seed; mean, SD,
 min, max and how many seeds pass each companion bar at the end).
-Usage: ``python -m benchmarks.vonoswald2023_softmax_spread``.
+Usage: ``python -m benchmarks.vonoswald2023_softmax_spread [FIRST LAST]`` (a sub-range of seeds writes its own
+partial file ``..._FIRST_LAST.json``; ``--merge`` combines the partial files into the result).
 """
 from __future__ import annotations
 
@@ -70,14 +71,21 @@ BARS = {  # the companions' bars (without their 5 SE margins)
 }
 
 
-def main() -> dict:
+def main(seeds=SEEDS) -> dict:
     started = time.perf_counter()
     tasks = sample_tasks(5_000, 10, 10, rng=child_rng(7, 1))
     rows = []
+    part = OUT if seeds == SEEDS else OUT.with_name(f"{OUT.stem}_{seeds.start}_{seeds.stop - 1}.json")
     with use_store(None):
-        for s in SEEDS:
+        for s in seeds:
             rows.append(one_seed(s, tasks))
-            write_result(OUT, {"benchmark": "partial", "rows": rows, "seconds": time.perf_counter() - started})
+            write_result(part, {"benchmark": "partial", "rows": rows, "seconds": time.perf_counter() - started})
+    if seeds != SEEDS:
+        return {"rows": rows}
+    return summarise(rows, time.perf_counter() - started)
+
+
+def summarise(rows, seconds) -> dict:
     stats = {}
     for key in rows[0]:
         if key == "seed":
@@ -87,8 +95,8 @@ def main() -> dict:
         if key in BARS:
             stats[key]["seeds_passing_bar"] = int(sum(BARS[key](x) for x in v))
     result = {"benchmark": "seed-to-seed spread of the quick softmax (1, 2 heads) and fixed-set (B) runs",
-              "seeds": [SEEDS.start, SEEDS.stop - 1], "cpus": os.cpu_count(), "stats": stats, "rows": rows,
-              "seconds": time.perf_counter() - started}
+              "seeds": [r["seed"] for r in rows], "cpus": os.cpu_count(), "stats": stats, "rows": rows,
+              "seconds": seconds}
     write_result(OUT, result)
     for k, s in stats.items():
         print(f"{k}: mean {s['mean']:.4g} SD {s['sd']:.3g} [{s['min']:.4g}, {s['max']:.4g}] {s.get('seeds_passing_bar', '')}")
@@ -96,4 +104,15 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import json
+    import sys
+
+    if sys.argv[1:] == ["--merge"]:
+        parts = sorted(OUT.parent.glob(f"{OUT.stem}_*.json")) + [OUT]
+        rows = {r["seed"]: r for p in parts if p.is_file() for r in json.loads(p.read_text())["rows"]}
+        summarise([rows[k] for k in sorted(rows)], sum(json.loads(p.read_text()).get("seconds", 0) for p in parts
+                                                        if p.is_file()))
+    elif len(sys.argv) == 3:
+        main(range(int(sys.argv[1]), int(sys.argv[2]) + 1))
+    else:
+        main()
