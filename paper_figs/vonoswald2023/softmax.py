@@ -109,7 +109,7 @@ def fig12_softmax_heads_vs_gd(*, profile="quick", out="results", seed=0):
         a.axhline(float(np.mean(arrays["gd_eval_loss_1h"])), color="C2", lw=1.0, label="GD at eta* (same tasks)")
         a.axhline(th["L_star"], **THEORY, label=f"theory L* = {th['L_star']:.4f}")
         a.axhline(L_c, **{**THEORY, "linestyle": "-."}, label=f"theory, 2 heads as s -> 0: centred GD {L_c:.4f}")
-        a.set(xlabel="training step", ylabel="1/2 MSE", ylim=(0.18, 0.45), title="(a) loss")
+        a.set(xlabel="training step", ylabel="1/2 MSE", ylim=(0.18, 0.52), title="(a) loss")
         a.legend(loc="upper right", fontsize=7)
         a = ax[1]
         for H in (1, 2):
