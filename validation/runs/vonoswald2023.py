@@ -131,7 +131,8 @@ def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
 # batch on one fixed set of B tasks (the code's cycle_data = 1 with bs = B: constructed_token_setup.ipynb,
 # cell 8).  Quick: one seed; the softmax runs at batch 512 and lr 1.5e-3 for 2000 steps (2 heads reach
 # their end plateau there; batch 256 stayed on the first plateau in a trial), Fig 16 without B = 8192
-# and 1000 steps (full-batch runs with B >= 2048 settle within 500 steps).
+# and 1000 steps (full-batch runs with B >= 2048 settle within 500 steps).  Over seeds 100..119 at quick
+# the 2-head run is still on its first plateau for 2 of 20 seeds (benchmarks.vonoswald2023_softmax_spread).
 SOFTMAX_SIZES = {
     "paper": dict(seeds=5, sm_steps=5000, sm_batch=2048, sm_lr=1e-3, sm_eval=10000, sm_log=100,
                   fixed_B=(128, 512, 2048, 8192), fixed_steps=5000, fixed_seeds=5, fixed_eval=10000, fixed_log=100),
