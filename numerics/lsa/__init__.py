@@ -94,3 +94,7 @@ __all__ = [
     "gd_construction_weights",
     "gdpp_construction_weights",
 ]
+
+# softmax heads in float64 and their small-logit series (softmax, A.9)
+from numerics.lsa.softmax import centred_gd_predict, softmax_heads_predict, softmax_heads_update, two_head_gd_weights, two_head_remainder, two_head_series  # noqa: E402,E501
+__all__ += ["softmax_heads_update", "softmax_heads_predict", "two_head_series", "two_head_remainder", "two_head_gd_weights", "centred_gd_predict"]  # noqa: E501

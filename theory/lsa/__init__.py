@@ -96,3 +96,7 @@ __all__ = [
     "copy_attention_weights",
     "copy_layer_residual",
 ]
+
+# softmax attention to first order in the logit scale: two heads = linear attention on centred keys (softmax, A.9)
+from theory.lsa.softmax import centred_gd_prediction, centred_one_step_loss, optimal_centred_one_step_loss, optimal_centred_step_size, one_head_offset, softmax_head, softmax_tokens, softmax_weights, softmax_weights_series, two_head_first_order, two_head_gd_limit, two_head_residual, two_head_second_order  # noqa: E402,E501
+__all__ += ["softmax_weights", "softmax_weights_series", "softmax_head", "softmax_tokens", "one_head_offset", "two_head_first_order", "two_head_second_order", "two_head_residual", "two_head_gd_limit", "centred_gd_prediction", "centred_one_step_loss", "optimal_centred_step_size", "optimal_centred_one_step_loss"]  # noqa: E501

@@ -47,12 +47,9 @@ from numerics.seeds import child_rng, child_seed
 from theory import lsa as T
 from theory.laws import Gaussian, Uniform
 from validation.checks import CheckResult, check_profile, compare, exceeds
-from validation.checks.vonoswald2023_trained import (
-    check_trained_one_layer,
-    check_trained_ood,
-    check_trained_two_layer,
-)
 from validation.checks.vonoswald2023_props import PROPS_CHECKS
+from validation.checks.vonoswald2023_softmax import check_softmax_two_heads
+from validation.checks.vonoswald2023_trained import check_trained_one_layer, check_trained_ood, check_trained_two_layer
 from validation.runs.vonoswald2023 import LAW as HALF  # the code's U(-1/2, 1/2): input_range = 1
 from validation.runs.vonoswald2023 import CHECK_SEED, PAPER
 
@@ -379,7 +376,7 @@ def check_dampened_rollout(profile: str, seed: int = 0):
 
 
 # ----------------------------------------------------------------------------- the table
-# The checks that train the torch LSA (validation.lsa.train_lsa) live in validation.checks.vonoswald2023_trained.
+# The checks that train models live in validation.checks.vonoswald2023_{trained,softmax,props}.
 CHECKS = [
     check_prop1_one_layer_is_one_gd_step,
     check_k_layers_are_k_gd_steps,
@@ -395,5 +392,6 @@ CHECKS = [
     check_trained_one_layer,
     check_trained_ood,
     check_trained_two_layer,
+    check_softmax_two_heads,
     *PROPS_CHECKS,
 ]

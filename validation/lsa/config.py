@@ -55,11 +55,14 @@ class LSAConfig:
     dtype: torch.dtype
     prefetch: bool
     max_threads: int | None
+    #: the code's ``cycle_data``: 0 = fresh tasks every step (online); k > 0 = the same k batches of
+    #: ``batch`` tasks, drawn once, cycled (k = 1: full-batch training on one fixed set, Fig 16)
+    cycle_data: int = 0
 
     @classmethod
     def parse(cls, *, d, N, law, layers, recurrent, steps, batch, lr, seed, heads, softmax, key_size,
               init_scale, grad_clip, clip_tokens, dampening, eval_tasks, eval_seed, log_every,
-              gdpp_fit_tasks, device, dtype, prefetch, max_threads) -> "LSAConfig":
+              gdpp_fit_tasks, device, dtype, prefetch, max_threads, cycle_data=0) -> "LSAConfig":
         """Check every argument once (``ValueError`` naming it) and fill in the code's defaults for ``None``."""
         d, N = integer(d, "d", minimum=1), integer(N, "N", minimum=1)
         layers = integer(layers, "layers", minimum=1)
@@ -89,11 +92,12 @@ class LSAConfig:
         prefetch = dev.type == "cpu" if prefetch is None else bool(prefetch)
         if max_threads is not None:
             max_threads = integer(max_threads, "max_threads", minimum=1)
+        cycle_data = integer(cycle_data, "cycle_data", minimum=0)
         return cls(d=d, N=N, law=law, layers=layers, recurrent=bool(recurrent), steps=steps, batch=batch, lr=lr,
                    seed=seed, heads=heads, softmax=bool(softmax), key_size=key_size, init_scale=init_scale,
                    grad_clip=grad_clip, clip_tokens=clip_tokens, dampening=dampening, eval_tasks=eval_tasks,
                    eval_seed=eval_seed, log_every=log_every, gdpp_fit_tasks=gdpp_fit_tasks, device=dev,
-                   dtype=dtype, prefetch=prefetch, max_threads=max_threads)
+                   dtype=dtype, prefetch=prefetch, max_threads=max_threads, cycle_data=cycle_data)
 
     def as_dict(self) -> dict:
         """The settings as plain values (law spelled, device and dtype as strings): ``LSAResult.config``."""
@@ -103,4 +107,6 @@ class LSAConfig:
                     grad_clip=self.grad_clip, clip_tokens=self.clip_tokens, dampening=self.dampening,
                     eval_tasks=self.eval_tasks, eval_seed=self.eval_seed, log_every=self.log_every,
                     device=str(self.device), dtype=str(self.dtype).replace("torch.", ""), optimizer=OPTIMIZER,
-                    max_threads=self.max_threads)
+                    max_threads=self.max_threads,
+                    # only when set: the online runs' config dicts stay as they were
+                    **({"cycle_data": self.cycle_data} if self.cycle_data else {}))

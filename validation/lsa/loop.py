@@ -1,5 +1,8 @@
 """The training loop of the LSA of von Oswald et al. 2023: fresh tasks every step, AdamW, clipped gradients.
 
+With ``cycle_data`` = k > 0 (the code's option of that name) the loop instead cycles through k
+batches drawn once (k = 1: full-batch training on one fixed set of ``batch`` tasks, Fig 16).
+
 :func:`train_weights` builds the model of a checked :class:`validation.lsa.config.LSAConfig`,
 trains it on a stream of fresh regression tasks and returns what training produced: the
 evaluation loss every ``log_every`` steps (on the fixed tasks of an
@@ -98,6 +101,14 @@ def _batches(sampler: TaskSampler, n: int, batch: int, generator: torch.Generato
         thread.join()
 
 
+def _cycled(batches: list, start: int, steps: int, generator: torch.Generator):
+    """Yield the fixed ``batches`` in turn for steps start + 1 .. steps (the code's ``cycle_data``:
+    step t uses batch (t - 1) mod k), each with ``generator``'s (unused, unchanged) state."""
+    state = generator.get_state()
+    for step in range(start + 1, steps + 1):
+        yield batches[(step - 1) % len(batches)], state
+
+
 def _train_step(model: LSA, opt, max_norm, E, y_q, C=None) -> None:
     """One step: 1/2-MSE, backward, optax-style global-norm clip, AdamW (no host sync)."""
     loss = 0.5 * ((model(E, C) - y_q) ** 2).mean()
@@ -154,7 +165,14 @@ def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
     t_train, train_time = time.perf_counter(), 0.0
     cpu_start = time.process_time()  # CPU seconds of both threads (evaluation excluded below)
     eval_cpu = 0.0
-    stream = contextlib.closing(_batches(sampler, c.steps - start, c.batch, data_gen, c.prefetch))
+    if c.cycle_data:
+        # a fixed training set (the code's cycle_data): k batches drawn once from the data seed, so a
+        # resumed run redraws the same set; the online stream below is untouched when cycle_data = 0
+        fixed_gen = torch.Generator(device=dev).manual_seed(data_seed)
+        fixed = [sampler(c.batch, fixed_gen) for _ in range(c.cycle_data)]
+        stream = contextlib.closing(_cycled(fixed, start, c.steps, data_gen))
+    else:
+        stream = contextlib.closing(_batches(sampler, c.steps - start, c.batch, data_gen, c.prefetch))
     with stream as batches:
         for step, (item, generator_state) in enumerate(batches, start=start + 1):
             _train_step(model, opt, max_norm, *item)

@@ -143,7 +143,7 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
               clip_tokens: float | None | str = "auto", dampening: float = 1.0,
               eval_tasks: int = 10000, eval_seed: int = 5, log_every: int = 100,
               gdpp_fit_tasks: int = 20000, device="cpu", dtype=torch.float32,
-              prefetch: bool | None = None, max_threads: int | None = None) -> LSAResult:
+              prefetch: bool | None = None, max_threads: int | None = None, cycle_data: int = 0) -> LSAResult:
     """Train the LSA transformer of von Oswald et al. 2023 on linear regression; compare with GD.
 
     Task: w ~ N(0, I_d), x_i, x_q i.i.d. from ``law`` (the code's U(-1/2, 1/2)^d by default;
@@ -183,6 +183,10 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
     prefetch : draw the next batches in a second thread (default: on the CPU).
     max_threads : run with at most this many torch intra-op threads (restored afterwards);
         ``None`` leaves torch's setting alone.
+    cycle_data : the code's ``cycle_data`` (constructed_token_setup.ipynb, cell 8): 0 (default) draws
+        fresh tasks every step; k > 0 trains on k batches of ``batch`` tasks drawn once and cycled;
+        k = 1 is full-batch training on one fixed set of ``batch`` tasks (Fig 16).  The evaluation
+        tasks are always fresh (a test loss).
 
     Returns
     -------
@@ -202,7 +206,7 @@ def train_lsa(*, d: int = 10, N: int = 10, law="uniform(1/2)", layers: int = 1, 
                              init_scale=init_scale, grad_clip=grad_clip, clip_tokens=clip_tokens,
                              dampening=dampening, eval_tasks=eval_tasks, eval_seed=eval_seed,
                              log_every=log_every, gdpp_fit_tasks=gdpp_fit_tasks, device=device, dtype=dtype,
-                             prefetch=prefetch, max_threads=max_threads)
+                             prefetch=prefetch, max_threads=max_threads, cycle_data=cycle_data)
     with limit_threads(config.max_threads):
         started = time.perf_counter()
         baselines = fit_baselines(config)

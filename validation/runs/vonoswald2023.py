@@ -37,7 +37,8 @@ from validation.store import RunConfig, run_many
 __all__ = ["PAPER", "CHECK_SEED", "D", "N_CTX", "LAW", "PAPER_SCALE", "PROFILES", "USER_PROFILES", "sizes", "figure_run",
            "figure_runs", "check_run", "trained", "all_configs",
            "SINE_PROFILES", "sine_shortened", "sine_runs", "interleaved_run", "sine_family_configs",
-           "DEEP_PROFILES", "deep_sizes", "fig7_runs", "fig8_runs", "fig14_runs", "fig15_runs", "grokking_run", "deep_configs"]
+           "DEEP_PROFILES", "deep_sizes", "fig7_runs", "fig8_runs", "fig14_runs", "fig15_runs", "grokking_run", "deep_configs",
+           "SOFTMAX_SIZES", "softmax_sizes", "softmax_run", "fixed_set_run", "softmax_configs"]
 
 PAPER = "vonoswald2023"
 #: the root seed of the check table's Monte-Carlo draws and fits (each check draws from
@@ -127,6 +128,7 @@ def all_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
         configs += [check_run(profile, layers, seed) for layers in (1, 2)]
     configs += sine_family_configs(profile, seed=seed)
     configs += deep_configs(profile, seed=seed)  # Figs 7, 8, 14, 15 (helper `deep`)
+    configs += softmax_configs(profile, seed=seed)  # softmax family: Figs 11, 12, 16
     return list(dict.fromkeys(configs))
 
 
@@ -290,3 +292,54 @@ def deep_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
     return (fig7_runs(profile, seed) + fig8_runs(profile, seed) + fig14_runs(profile, seed, 1)
             + fig14_runs(profile, seed, 2) + fig15_runs(profile, seed, 1) + fig15_runs(profile, seed, 2)
             + [grokking_run(profile, seed)])
+
+
+# ----------------------------------------------------------------------------- softmax family (Figs 11, 12, 16)
+# Sizes per profile of the softmax heads (Figs 11, 12) and the fixed training sets (Fig 16).  Paper: the
+# notebook's 1-layer settings (batch 2048, lr 1e-3, 5000 steps, 10^4 evaluation tasks); Fig 16 trains full
+# batch on one fixed set of B tasks (the code's cycle_data = 1 with bs = B: constructed_token_setup.ipynb,
+# cell 8).  Quick: one seed; the softmax runs at batch 512 and lr 1.5e-3 for 2000 steps (2 heads reach
+# their end plateau there; batch 256 stayed on the first plateau in a trial), Fig 16 without B = 8192
+# and 1000 steps (full-batch runs with B >= 2048 settle within 500 steps).  Over seeds 100..119 at quick
+# the 2-head run is still on its first plateau for 2 of 20 seeds (benchmarks.vonoswald2023_softmax_spread).
+SOFTMAX_SIZES = {
+    "paper": dict(seeds=5, sm_steps=5000, sm_batch=2048, sm_lr=1e-3, sm_eval=10000, sm_log=100,
+                  fixed_B=(128, 512, 2048, 8192), fixed_steps=5000, fixed_seeds=5, fixed_eval=10000, fixed_log=100),
+    "quick": dict(seeds=1, sm_steps=2000, sm_batch=512, sm_lr=1.5e-3, sm_eval=2000, sm_log=100,
+                  fixed_B=(128, 512, 2048), fixed_steps=1000, fixed_seeds=1, fixed_eval=2000, fixed_log=100),
+    "_smoke": dict(seeds=1, sm_steps=6, sm_batch=32, sm_lr=1e-3, sm_eval=64, sm_log=3,
+                   fixed_B=(16, 64), fixed_steps=6, fixed_seeds=1, fixed_eval=64, fixed_log=3),
+}
+
+
+def softmax_sizes(profile: str) -> dict:
+    """The softmax family's sizes of ``profile`` (a copy of its row of :data:`SOFTMAX_SIZES`)."""
+    return dict(SOFTMAX_SIZES[_profile(profile)])
+
+
+def softmax_run(profile: str, *, seed: int, heads: int) -> RunConfig:
+    """A one-layer softmax run with ``heads`` heads (Figs 11, 12): the notebook's softmax setting
+    (``use_softmax=True``, key size 11 per head, logits over sqrt(11)), the profile's sizes."""
+    cfg = softmax_sizes(profile)
+    return RunConfig.of(train_lsa, d=D, N=N_CTX, law=LAW, layers=1, recurrent=True, softmax=True,
+                        heads=integer(heads, "heads", minimum=1), steps=cfg["sm_steps"], batch=cfg["sm_batch"],
+                        lr=cfg["sm_lr"], seed=check_seed(seed), eval_tasks=cfg["sm_eval"],
+                        log_every=cfg["sm_log"], max_threads=2)
+
+
+def fixed_set_run(profile: str, *, seed: int, B: int) -> RunConfig:
+    """A one-layer linear run trained full batch on one fixed set of ``B`` tasks (Fig 16; cycle_data = 1)."""
+    cfg = softmax_sizes(profile)
+    return RunConfig.of(train_lsa, d=D, N=N_CTX, law=LAW, layers=1, recurrent=True,
+                        steps=cfg["fixed_steps"], batch=integer(B, "B", minimum=1), cycle_data=1,
+                        seed=check_seed(seed), eval_tasks=cfg["fixed_eval"], log_every=cfg["fixed_log"],
+                        max_threads=2)
+
+
+def softmax_configs(profile: str, *, seed: int = 0) -> list[RunConfig]:
+    """Every run of the softmax family at ``profile``: 1 and 2 heads and each B, for the profile's seeds."""
+    cfg = softmax_sizes(profile)
+    seeds = [check_seed(seed) + i for i in range(cfg["seeds"])]
+    fixed_seeds = [check_seed(seed) + i for i in range(cfg["fixed_seeds"])]
+    return ([softmax_run(profile, seed=s, heads=h) for h in (1, 2) for s in seeds]
+            + [fixed_set_run(profile, seed=s, B=int(B)) for B in cfg["fixed_B"] for s in fixed_seeds])
