@@ -100,6 +100,27 @@ ERRATA = [
          inferred="",
          shown_by="theory.lsa.one_step_loss (the 1/2 convention); icl-theory derive zero_predictor_loss "
                   "d=10 law='uniform(1/2)'"),
+    dict(paper="vonoswald2023", item="sine tasks (Fig 4)", said_in="paper",
+         paper_says="amplitude a ~ U(0.1, 5) and phase rho ~ U(0, pi), drawn independently (A.7)",
+         holds="the code draws both with one key: a = 0.1 + 0.4 u and rho = pi u for a single u ~ U(0, 1) per "
+               "task (create_reg_data_sin), so the task family is one-dimensional and a <= 0.5",
+         inferred="Fig 4's loss axis (<= 0.006) fits the code's law, whose zero predictor loses E a^2/4 = 0.026, "
+                  "not the paper's (2.13)",
+         shown_by="figure fig4 (zero-predictor line); tests/test_vonoswald2023_props.py::"
+                  "test_sine_tasks_follow_the_code_one_u_per_task"),
+    dict(paper="vonoswald2023", item="positional encodings (Fig 5)", said_in="paper",
+         paper_says="positional encodings of size 20, concatenated",
+         holds="the interleaved-token notebook concatenates sinusoidal encodings of size 10 (token size 20), "
+               "and the query's read-out slot is the last encoding channel",
+         inferred="",
+         shown_by="validation.lsa.interleaved (the code's layout); tests/test_vonoswald2023_props.py::"
+                  "test_interleaved_tokens_and_positional_encoding_follow_the_code"),
+    dict(paper="vonoswald2023", item="one-step GD line of Fig 5", said_in="code",
+         paper_says="the notebook draws the 1-step GD loss as the constant 0.20468888",
+         holds="the exact one-step GD loss at eta* under the code's law is 245/1188 = 0.20623, 0.75 % higher; "
+               "0.20469 is a Monte-Carlo value",
+         inferred="",
+         shown_by="figure fig5 (both lines); icl-theory derive optimal_one_step_loss d=10 N=10 law='uniform(1/2)'"),
     # --- Zheng et al. 2024 ------------------------------------------------------
     dict(paper="zheng2024", item="Gaussian theory line (Fig 1)", said_in="code",
          paper_says="the dashed line ab = 1/(5 sigma^2) (plot.py)",
