@@ -203,32 +203,25 @@ def check_trajectory(profile: str, seed: int = 0) -> list[CheckResult]:
     cfg = check_settings(profile, "gauss_grid_slow")
     r = check_run(profile, "gauss_grid_slow")
     k = tm.loss_coefficients(cfg["d"], cfg["T"], cfg["law"])
-    rate = float(2 * k["S"] * k["k1"])
-    c = c_star(cfg["d"], cfg["T"], cfg["law"])
-    c0 = cfg["a0"] * cfg["b0"] if "a0" in cfg else 0.01
+    c, c0 = c_star(cfg["d"], cfg["T"], cfg["law"]), cfg["a0"] * cfg["b0"] if "a0" in cfg else 0.01
     flow = balanced_flow_curve(cfg["lr"] * np.arange(cfg["epochs"] + 1), c0, cfg["d"], cfg["T"], cfg["law"])
     bound = balanced_gd_error_bound(cfg["epochs"], c0, cfg["lr"], cfg["d"], cfg["T"], cfg["law"])
-    # proven: |c_k - c(k lr)| <= bound_k (numerics.mesa.balanced_gd_error_bound: GD moves the logit of c/c*
-    # by eta + O(eta^2) per step, |O| <= K eta^2 from elementary log bounds); 1e-10 c* covers the
-    # trained run's rounding against the recursion (the row above)
-    ratio = float(np.max(np.abs(r.ab - flow) / (bound + 1e-10 * c)))
-    h = cfg["lr"] * rate
+    # proven bound (numerics.mesa.balanced_gd_error_bound); 1e-10 c* = the run's rounding (the row above)
     out.append(compare(PAPER, "ab(epoch) follows the closed-form balanced (logistic) flow at tau = lr * epoch, "
-                       "within the proven Euler bound", 0.0, ratio, 1.0, source="derived",
-                       detail=f"max over epochs of |ab - flow| / bound_k, bound_k from the logit recursion "
-                              f"(eta = h*rate = {h:.3f}; largest bound {bound.max():.2e}, largest gap "
-                              f"{np.abs(r.ab - flow).max():.2e}); <= 1 is proven for exact arithmetic"))
+                       "within the proven Euler bound", 0.0, float(np.max(np.abs(r.ab - flow) / (bound + 1e-10 * c))),
+                       1.0, source="derived",
+                       detail=f"max over epochs of |ab - flow| / bound_k (eta = 2 S k1 lr = "
+                              f"{2 * float(k['S'] * k['k1']) * cfg['lr']:.3f}; largest bound {bound.max():.2e}, largest "
+                              f"gap {np.abs(r.ab - flow).max():.2e}); <= 1 is proven for exact arithmetic"))
     if profile == "paper":
         cfg = check_settings(profile, "gauss_sample")
         r = check_run(profile, "gauss_sample", seed)
         flow = balanced_flow_curve(cfg["lr"] * np.arange(cfg["epochs"] + 1), 0.01, cfg["d"], cfg["T"], cfg["law"])
         bound = balanced_gd_error_bound(cfg["epochs"], 0.01, cfg["lr"], cfg["d"], cfg["T"], cfg["law"])
-        ratio = float(np.max(np.abs(r.ab - flow) / (5 * r.c_empirical_se + bound)))
         out.append(compare(PAPER, "paper run: ab(epoch) within 5 SE plus the proven Euler bound of the balanced flow",
-                           0.0, ratio, 1.0, source="derived",
-                           detail="max over epochs of |ab - flow| / (5 x the finite-sample SE of c (delta method) + "
-                                  f"bound_k of numerics.mesa.balanced_gd_error_bound); largest gap "
-                                  f"{np.abs(r.ab - flow).max():.2e}, SE {r.c_empirical_se:.2e}"))
+                           0.0, float(np.max(np.abs(r.ab - flow) / (5 * r.c_empirical_se + bound))), 1.0,
+                           source="derived", detail=f"max over epochs of |ab - flow| / (5 x the finite-sample SE of c "
+                           f"(delta method, {r.c_empirical_se:.2e}) + bound_k); largest gap {np.abs(r.ab - flow).max():.2e}"))
     return out
 
 
