@@ -106,6 +106,15 @@ class RunConfig:
         args = ", ".join(f"{k}={v}" for k, v in self.kwargs)
         return f"{self.trainer.rpartition('.')[2]}({args})"
 
+    @property
+    def cost_hint(self) -> float:
+        """A rough relative cost (steps x layers x batch, or epochs x samples): the cluster starts
+        the costliest runs first, so the longest one does not start last. Only the order changes."""
+        kw = dict(self.kwargs)
+        steps = kw.get("steps", kw.get("epochs", kw.get("steps1", 1) + kw.get("steps2", 0)))
+        size = kw.get("batch", kw.get("m", kw.get("n_sequences", 1)) or 1)
+        return float(steps) * float(size) * float(kw.get("layers", 1))
+
     def execute(self):
         """Train, bypassing every store."""
         return self.function(**dict(self.kwargs))
@@ -261,7 +270,8 @@ class RunStore:
 
         client = _client()
         futures = {client.submit(_execute_timed, c, None if self.location is None else str(self.checkpoint_path(c)),
-                                 key=f"run-{c.key}", pure=False): c for c in configs}
+                                 key=f"run-{c.key}", pure=False, priority=rank): c
+                   for rank, c in enumerate(sorted(configs, key=lambda c: c.cost_hint))}
         log.info("submitted %d run(s) to the cluster", len(futures))
         results, failed = {}, []
         try:
