@@ -270,8 +270,8 @@ class RunStore:
 
         client = _client()
         futures = {client.submit(_execute_timed, c, None if self.location is None else str(self.checkpoint_path(c)),
-                                 key=f"run-{c.key}", pure=False, priority=rank): c
-                   for rank, c in enumerate(sorted(configs, key=lambda c: c.cost_hint))}
+                                 key=f"run-{c.key}", pure=False, priority=-rank): c
+                   for rank, c in enumerate(sorted(configs, key=lambda c: -c.cost_hint))}
         log.info("submitted %d run(s) to the cluster", len(futures))
         results, failed = {}, []
         try:
