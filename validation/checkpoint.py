@@ -61,6 +61,30 @@ class Checkpoint:
         log.info("resuming %s from its checkpoint at step %s", self.name or self.path.stem, state.get("step", "?"))
         return state
 
+    def resume(self, **parts) -> dict | None:
+        """Load the saved state into ``parts`` and return it (for the step and the logs), or ``None``
+        when there is none. Each part is restored by kind: a tensor in place (to its own device and
+        dtype), a ``torch.Generator`` by ``set_state``, anything else (module, optimiser, scheduler) by
+        ``load_state_dict``; what the caller logged comes back as saved."""
+        state = self.load()
+        if state is not None:
+            for key, target in parts.items():
+                value = state[key]
+                if isinstance(target, torch.Tensor):
+                    with torch.no_grad():
+                        target.copy_(value.to(device=target.device, dtype=target.dtype))
+                elif isinstance(target, torch.Generator):
+                    target.set_state(value)
+                else:
+                    target.load_state_dict(value)
+        return state
+
+    def save_training(self, step: int, **parts) -> None:
+        """:meth:`save` of ``step`` and ``parts``, the inverse of :meth:`resume`: a tensor as a CPU
+        copy, a generator as its state, a module, optimiser or scheduler as its ``state_dict``, other
+        values (logs, counters) as they are."""
+        self.save({"step": step, **{key: _saved(value) for key, value in parts.items()}})
+
     def due(self) -> bool:
         """True when ``interval`` seconds have passed since the last save (never without a file)."""
         return self.path is not None and time.monotonic() - self._last >= self.interval
@@ -87,6 +111,14 @@ class Checkpoint:
         if self.path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+
+
+def _saved(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, torch.Generator):
+        return value.get_state()
+    return value.state_dict() if hasattr(value, "state_dict") else value
 
 
 _CURRENT: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar("icl_theory_checkpoint", default=None)

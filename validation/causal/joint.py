@@ -93,18 +93,13 @@ def _train_loop(model, task: TaskGraph, S: int, alpha: float, *, steps: int, bat
     logged = log_steps(max(steps, 1), n_log)
     steps_log, losses, start = [], [], 0
     ckpt = checkpoint()  # a killed run resumes from its last checkpoint (validation.checkpoint)
-    state = ckpt.load()
+    state = ckpt.resume(model=model, opt=opt, sched=sched, generator=gen)
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        gen.set_state(state["generator"])
         steps_log, losses, start = state["steps_log"], state["losses"], state["step"]
     started = time.perf_counter()
     for t in range(start, steps):
         if t > start and ckpt.due():
-            ckpt.save({"step": t, "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                       "generator": gen.get_state(), "steps_log": steps_log, "losses": losses})
+            ckpt.save_training(t, model=model, opt=opt, sched=sched, generator=gen, steps_log=steps_log, losses=losses)
         if t in logged:
             steps_log.append(t)
             losses.append(test.loss(log_probs)[0])

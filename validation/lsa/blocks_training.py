@@ -165,14 +165,10 @@ def _train(c: LSAConfig, spec: BlockSpec, train_tasks, ev, ref_pg) -> dict:
                 log["align"][k].setdefault(m, []).append(v)
 
     ckpt, start = checkpoint(), 0
-    state = ckpt.load()
+    state = ckpt.resume(theta=model.theta, opt=opt, generator=data_gen)
     if state is None:
         evaluate(0, float("nan"))
     else:
-        with torch.no_grad():
-            model.theta.copy_(state["theta"].to(dtype))
-        opt.load_state_dict(state["opt"])
-        data_gen.set_state(state["generator"])
         log, start = state["log"], state["step"]
     t0, train_time = time.perf_counter(), 0.0
     for step in range(start + 1, c.steps + 1):
@@ -181,8 +177,7 @@ def _train(c: LSAConfig, spec: BlockSpec, train_tasks, ev, ref_pg) -> dict:
             train_time += time.perf_counter() - t0
             evaluate(step, float(loss))
             if step < c.steps and ckpt.due():
-                ckpt.save({"step": step, "theta": model.theta.detach().clone(), "opt": opt.state_dict(),
-                           "generator": data_gen.get_state(), "log": log})
+                ckpt.save_training(step, theta=model.theta, opt=opt, generator=data_gen, log=log)
             t0 = time.perf_counter()
     train_time += time.perf_counter() - t0
     return dict(log, theta=model.theta.detach().to(torch.float64).numpy().copy(), train_time=train_time)

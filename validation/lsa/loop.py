@@ -153,14 +153,10 @@ def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
 
     # a killed run resumes from its last checkpoint (validation.checkpoint; saved at evaluation steps)
     ckpt, start = checkpoint(), 0
-    state = ckpt.load()
+    state = ckpt.resume(theta=model.theta, opt=opt, generator=data_gen)
     if state is None:
         evaluate(0, float("nan"))
     else:
-        with torch.no_grad():
-            model.theta.copy_(state["theta"].to(device=dev, dtype=dtype))
-        opt.load_state_dict(state["opt"])
-        data_gen.set_state(state["generator"])
         log, start = state["log"], state["step"]
     t_train, train_time = time.perf_counter(), 0.0
     cpu_start = time.process_time()  # CPU seconds of both threads (evaluation excluded below)
@@ -182,8 +178,7 @@ def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
                 evaluate(step, float(model.last_loss))
                 eval_cpu += time.process_time() - c0
                 if step < c.steps and ckpt.due():
-                    ckpt.save({"step": step, "theta": model.theta.detach().clone(), "opt": opt.state_dict(),
-                               "generator": generator_state, "log": log})
+                    ckpt.save_training(step, theta=model.theta, opt=opt, generator=generator_state, log=log)
                 t_train = time.perf_counter()
     train_time += time.perf_counter() - t_train
     train_cpu = time.process_time() - cpu_start - eval_cpu

@@ -54,13 +54,10 @@ def train_module(model: torch.nn.Module, draw, loss_of, evaluate, *, steps: int,
                                      for k, v in model.state_dict().items()})
 
     ckpt, start = checkpoint(), 0
-    state = ckpt.load()
+    state = ckpt.resume(model=model, opt=opt, generator=generator)
     if state is None:
         record(0)
     else:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        generator.set_state(state["generator"])
         log, start = state["log"], state["step"]
     t0, train_time = time.perf_counter(), 0.0
     for step in range(start + 1, steps + 1):
@@ -77,8 +74,7 @@ def train_module(model: torch.nn.Module, draw, loss_of, evaluate, *, steps: int,
             train_time += time.perf_counter() - t0
             record(step)
             if step < steps and ckpt.due():
-                ckpt.save({"step": step, "model": model.state_dict(), "opt": opt.state_dict(),
-                           "generator": generator.get_state(), "log": log})
+                ckpt.save_training(step, model=model, opt=opt, generator=generator, log=log)
             t0 = time.perf_counter()
     train_time += time.perf_counter() - t0
     return dict(steps=np.array(log["steps"]), losses=np.array(log["losses"]), extras=log["extras"],

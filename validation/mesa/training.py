@@ -273,14 +273,12 @@ def train_mesa(*, d: int = 5, T: int = 100, law="gaussian(1)", m: int = 10000, l
 
         drift, start = 0.0, 0
         ckpt = checkpoint()  # a killed run resumes from its last checkpoint (validation.checkpoint)
-        state = ckpt.load()
+        state = ckpt.resume(P=P, Q=Q)
         if state is not None:
-            P, Q = state["P"].to(device), state["Q"].to(device)
             logs, se, drift, start = state["logs"], state["se"], state["drift"], state["step"]
         for k in range(start, epochs):
             if k > start and ckpt.due():
-                ckpt.save({"step": k, "P": P.detach().cpu(), "Q": Q.detach().cpu(), "logs": logs, "se": se,
-                           "drift": drift})
+                ckpt.save_training(k, P=P, Q=Q, logs=logs, se=se, drift=drift)
             loss_k, gP, gQ = ar_loss_and_grad(P, Q, ds.fast, workers=chunk_threads)
             if not math.isfinite(loss_k) or loss_k > _DIVERGED * max(logs["loss"][0] if k else loss_k, 1e-300) \
                     or not bool(torch.isfinite(gP).all() and torch.isfinite(gQ).all()):
