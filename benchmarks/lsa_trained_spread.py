@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import write_result
+from benchmarks import spread_stats, write_result
 from numerics.lsa import gdpp_predict, kstep_gd_predict, sample_tasks
 from numerics.seeds import child_rng
 from validation.runs.vonoswald2023 import figure_run
@@ -68,12 +68,7 @@ def main() -> dict:
     tasks = sample_tasks(20_000, 10, 10, rng=child_rng(7, 0))
     with use_store(None):
         rows = [one_seed(s, tasks) for s in SEEDS]
-    stats = {}
-    for key in rows[0]:
-        if key == "seed":
-            continue
-        v = np.array([r[key] for r in rows])
-        stats[key] = dict(mean=float(v.mean()), sd=float(v.std(ddof=1)), min=float(v.min()), max=float(v.max()))
+    stats = spread_stats(rows)
     result = {"benchmark": "seed-to-seed spread of the quick-profile trained LSA runs (1 and 2 layers)",
               "seeds": [SEEDS.start, SEEDS.stop - 1], "cpus": os.cpu_count(), "stats": stats, "rows": rows,
               "seconds": time.perf_counter() - started}

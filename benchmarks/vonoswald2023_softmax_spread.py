@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import write_result
+from benchmarks import spread_stats, write_result
 from numerics.lsa import gd_predict, sample_tasks
 from numerics.seeds import child_rng
 from paper_figs.vonoswald2023.softmax import fresh_alignment, off_diagonal
@@ -86,14 +86,9 @@ def main(seeds=SEEDS) -> dict:
 
 
 def summarise(rows, seconds) -> dict:
-    stats = {}
-    for key in rows[0]:
-        if key == "seed":
-            continue
-        v = np.array([r[key] for r in rows])
-        stats[key] = dict(mean=float(v.mean()), sd=float(v.std(ddof=1)), min=float(v.min()), max=float(v.max()))
-        if key in BARS:
-            stats[key]["seeds_passing_bar"] = int(sum(BARS[key](x) for x in v))
+    stats = spread_stats(rows)
+    for key, bar in BARS.items():
+        stats[key]["seeds_passing_bar"] = int(sum(bar(r[key]) for r in rows))
     result = {"benchmark": "seed-to-seed spread of the quick softmax (1, 2 heads) and fixed-set (B) runs",
               "seeds": [r["seed"] for r in rows], "cpus": os.cpu_count(), "stats": stats, "rows": rows,
               "seconds": seconds}
