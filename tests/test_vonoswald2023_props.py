@@ -235,8 +235,8 @@ def test_quick_check_rows_pass(draw_quick_figures, tmp_path_factory):
 
 @pytest.mark.slow
 def test_paper_profile_props_hold():
-    """Paper profile (validation.runs.vonoswald2023.SINE_PROFILES: Fig 4 at batch 1024, Fig 5 at 20000 steps): Props 2
-    and 3 trained rows pass.  About 30 + 23 minutes of training on one core each."""
+    """Paper profile (validation.runs.vonoswald2023.SINE_PROFILES: Fig 4 at batch 1024, Fig 5 at 40000 steps): Props 2
+    and 3 trained rows pass.  About 2 x 15 + 45 minutes of training on one core."""
     rows = check_prop2_sine_kernel_smoother("paper") + check_prop3_interleaved_copy("paper")
     for row in rows:
         assert row.passed, (row.claim, row.measured, row.tolerance, row.detail)

@@ -2,8 +2,8 @@
 
 Settings are the authors' ``normal_token_construct.ipynb`` (notes §2.3, §3.2 [code]): tokens x_1, (0, .., 0, y_1),
 ..., x_q with concatenated sinusoidal positional encodings of size 10 (the paper says 20), 2 layers (softmax,
-then linear), key size 20, init 0.02/2, lr 1e-3, clip 10, batch 2048; 20000 steps at the paper profile (the
-code's 10000, the paper's plot ~40000); the readout is the query's last channel,
+then linear), key size 20, init 0.02/2, lr 1e-3, clip 10, batch 2048; 40000 steps at the paper profile (the
+paper's plot; the code's 10000); the readout is the query's last channel,
 a positional-encoding channel (notes §2.3).  Lines: the exact one-step GD loss L* (theory.lsa, eta*), the code's
 hard-coded 0.20468888, and 2-step GD (per-step etas fitted by ``numerics.lsa.fit_gdpp``; Monte Carlo).
 """
@@ -88,8 +88,8 @@ def fig5_interleaved_copying(*, profile="quick", out="results", seed=0):
         config = dict(profile=profile, seed=int(seed), shortened_from_paper=sine_shortened(profile, "il_"), d=D,
                       N=N_CTX, law=LAW.spelling, sizes=sizes, run=r.config,
                       train_time_s=r.train_time, gd2_fit=dict(etas=fit.etas.tolist(), fit_tasks=20000),
-                      deviations=(["paper: 20000 steps (the code's 10000; the paper's plot runs ~40000, ~45 min on one "
-                                   "CPU core)",
+                      deviations=(["paper: 40000 steps, the length of the paper's plot (the code's 10000; ~45 min on "
+                                   "one CPU core)",
                                    "one seed (the notebook's num_seeds = 1)"]
                                   if profile == "paper" else
                                   [f"{profile}: {sizes['il_steps']} steps at batch {sizes['il_batch']}: no copying "
