@@ -48,6 +48,7 @@ from validation.checks.vonoswald2023 import (
     check_optimal_step_size,
     check_prop1_one_layer_is_one_gd_step,
 )
+from validation.checks.vonoswald2023_props import check_prop3_interleaved_copy
 
 R = sp.Rational
 Z_SE = 5  # Monte-Carlo tolerance: this many standard errors
@@ -603,7 +604,10 @@ def test_step_size_check_passes_at_fresh_seeds(seed):
 
 
 def _statistical(fn) -> bool:
-    return fn not in (check_prop1_one_layer_is_one_gd_step, check_k_layers_are_k_gd_steps, check_gdpp_identity)
+    """Groups whose quick rows vary with the seed: not the exact identities, and not Prop 3, whose quick row
+    only says that 200 steps cannot resolve it (its paper-profile rows: props::test_paper_profile_props_hold)."""
+    return fn not in (check_prop1_one_layer_is_one_gd_step, check_k_layers_are_k_gd_steps, check_gdpp_identity,
+                      check_prop3_interleaved_copy)
 
 
 def _plateau_bound(n: int, layers: int) -> int:
@@ -645,6 +649,7 @@ def test_statistical_check_groups_pass_at_seeds_1_to_10(check):
         failures += [(seed, r.claim, r.theory, r.measured, r.tolerance) for r in rows if not r.passed]
     assert not failures, f"{len({f[0] for f in failures})} of 10 seeds fail: {failures}"
     if plateaued:
+        print(f"{check.__name__}: seeds still on their initial plateau at the quick length: {plateaued}")
         layers = 2 if check.__name__.endswith("two_layer") else 1
         assert len(plateaued) <= _plateau_bound(10, layers), f"seeds still on their plateau: {plateaued}"
 
