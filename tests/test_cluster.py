@@ -117,3 +117,18 @@ def test_cli_refuses_a_bad_cluster_with_one_error_line(capsys, tmp_path):
     assert main(["check", "--cluster", "local:0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "--cluster" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cost_hint_ranks_longer_larger_deeper_runs_first():
+    """The cluster gets the costliest runs first (only the order changes): steps x batch x layers, or
+    epochs x samples for a full-batch trainer."""
+    from validation.lsa import train_lsa
+    from validation.mesa import train_mesa
+
+    lsa = dict(d=2, N=3, batch=64, steps=100, layers=1)
+    base = RunConfig.of(train_lsa, **lsa).cost_hint
+    assert base == 100 * 64
+    assert RunConfig.of(train_lsa, **dict(lsa, steps=1000)).cost_hint == 10 * base
+    assert RunConfig.of(train_lsa, **dict(lsa, layers=5)).cost_hint == 5 * base
+    assert RunConfig.of(train_mesa, d=2, T=6, m=500, epochs=40).cost_hint == 40 * 500
+    assert _configs()[0].cost_hint == 30 * 32
