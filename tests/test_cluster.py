@@ -132,3 +132,12 @@ def test_cost_hint_ranks_longer_larger_deeper_runs_first():
     assert RunConfig.of(train_lsa, **dict(lsa, layers=5)).cost_hint == 5 * base
     assert RunConfig.of(train_mesa, d=2, T=6, m=500, epochs=40).cost_hint == 40 * 500
     assert _configs()[0].cost_hint == 30 * 32
+
+
+def test_local_workers_run_without_the_dask_profiler(cluster):
+    """The statistical profiler (a stack sample of every thread each 10 ms, under the GIL) is off on the
+    local cluster's workers: it took as much CPU as the training it watched."""
+    import dask
+
+    enabled = cluster.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(enabled.values()) == [False, False]
