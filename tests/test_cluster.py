@@ -134,10 +134,15 @@ def test_cost_hint_ranks_longer_larger_deeper_runs_first():
     assert _configs()[0].cost_hint == 30 * 32
 
 
-def test_local_workers_run_without_the_dask_profiler(cluster):
+def test_local_workers_run_without_the_dask_profiler_and_malloc_trimming(cluster):
     """The statistical profiler (a stack sample of every thread each 10 ms, under the GIL) is off on the
-    local cluster's workers: it took as much CPU as the training it watched."""
+    local cluster's workers, and glibc's malloc keeps its adaptive thresholds (no MALLOC_TRIM_THRESHOLD_):
+    each of Dask's two defaults slowed the trainers down (validation.cluster)."""
+    import os
+
     import dask
 
     enabled = cluster.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
     assert list(enabled.values()) == [False, False]
+    trim = cluster.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(trim.values()) == [None, None]
