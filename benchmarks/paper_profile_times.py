@@ -61,8 +61,9 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", nargs="?", default="results")
     ap.add_argument("--cpus", type=int, default=2, help="cores of the machine the log comes from")
+    ap.add_argument("--note", default="", help="a remark stored with the result (e.g. that the run is unfinished)")
     ns = ap.parse_args(argv)
-    result = dict(benchmark="where the time of a reproduce goes", folder=str(ns.folder), cpus=ns.cpus,
+    result = dict(benchmark="where the time of a reproduce goes", folder=str(ns.folder), cpus=ns.cpus, note=ns.note,
                   **parse_log((Path(ns.folder) / "icl-theory.log").read_text()))
     write_result(OUT, result)
     return result
