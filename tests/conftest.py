@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests: the per-paper quick figures, and an optional run store for the slow tests."""
+"""Fixtures shared by the tests: the per-paper quick figures, an optional run store for the slow tests, and
+the kill-and-resume harness of the checkpoint tests."""
 from __future__ import annotations
 
 import os
@@ -52,3 +53,44 @@ def draw_quick_figures(tmp_path_factory):
         return drawn[paper]
 
     return draw
+
+
+@pytest.fixture
+def kill_and_resume(monkeypatch, tmp_path):
+    """``kill_and_resume(config, module, name, call) -> (whole, resumed)``, with a checkpoint at every
+    evaluation (``ICL_THEORY_CHECKPOINT_SECONDS=0``): ``config`` trained once straight through, then
+    through a store with ``module.name`` raising KeyboardInterrupt (as a kill would) on its ``call``-th
+    call, then again through the same store.
+
+    Asserts that the kill left a checkpoint, that the second attempt really resumed (it calls
+    ``module.name`` fewer times than a whole run: equal numbers alone would not tell a resumed run from
+    one retrained from scratch) and that the finished run removed the file. ``resume_calls``, when
+    given, is the exact number of calls the resumed attempt must make.
+    """
+    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "0")
+
+    def kill(config, module, name: str, call: int, *, resume_calls: int | None = None):
+        original, calls, kill_at = getattr(module, name), [0], [None]
+
+        def counted(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == kill_at[0]:
+                raise KeyboardInterrupt
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+        whole = config.execute()
+        whole_calls, calls[0], kill_at[0] = calls[0], 0, call
+        with use_store(tmp_path / "kill-and-resume") as store:
+            with pytest.raises(KeyboardInterrupt):
+                store.run(config)
+            assert store.checkpoint_path(config).is_file()
+            calls[0], kill_at[0] = 0, None
+            resumed = store.run(config)
+        assert 0 < calls[0] < whole_calls - 1, (calls[0], whole_calls)
+        if resume_calls is not None:
+            assert calls[0] == resume_calls, (calls[0], resume_calls)
+        assert not store.checkpoint_path(config).exists()
+        return whole, resumed
+
+    return kill

@@ -90,64 +90,33 @@ def test_a_failed_run_keeps_its_checkpoint(every_step, tmp_path):
     assert (tmp_path / "c.pt").is_file()
 
 
-def _kill_and_resume(monkeypatch, tmp_path, config, module, name, call):
-    """(uninterrupted result, resumed result): ``config`` trained once straight through, then through a
-    store with ``module.name`` raising KeyboardInterrupt (as a kill would) on its ``call``-th call, then
-    again through the same store. Asserts that the kill left a checkpoint, that the second attempt
-    really resumed (it calls ``module.name`` fewer times than a whole run: equal numbers alone would
-    not tell a resumed run from one retrained from scratch) and that the finished run removed the file."""
-    original = getattr(module, name)
-    calls = [0]
-    kill_at = [None]
-
-    def counted(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == kill_at[0]:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
-    whole = config.execute()
-    whole_calls, calls[0], kill_at[0] = calls[0], 0, call
-    with use_store(tmp_path) as store:
-        with pytest.raises(KeyboardInterrupt):
-            store.run(config)
-        assert store.checkpoint_path(config).is_file()
-        calls[0], kill_at[0] = 0, None
-        resumed = store.run(config)
-    assert 0 < calls[0] < whole_calls - 1, (calls[0], whole_calls)
-    assert not store.checkpoint_path(config).exists()
-    return whole, resumed
-
-
 @pytest.mark.parametrize("prefetch", [False, True])
-def test_train_lsa_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_step, monkeypatch, tmp_path, prefetch):
+def test_train_lsa_killed_mid_way_resumes_to_the_uninterrupted_numbers(kill_and_resume, prefetch):
     from validation.lsa import loop, train_lsa
 
     config = RunConfig.of(train_lsa, d=3, N=5, steps=40, batch=64, log_every=10, eval_tasks=256, seed=2,
                           prefetch=prefetch, max_threads=1)
     # killed in step 26, after the checkpoint at step 20
-    whole, resumed = _kill_and_resume(monkeypatch, tmp_path, config, loop, "_train_step", 26)
+    whole, resumed = kill_and_resume(config, loop, "_train_step", 26)
     for key in ("losses", "train_losses", "W_KQ", "W_PV"):
         np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
 
 
-def test_train_mesa_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_step, monkeypatch, tmp_path):
+def test_train_mesa_killed_mid_way_resumes_to_the_uninterrupted_numbers(kill_and_resume):
     from validation.mesa import train_mesa, training
 
     config = RunConfig.of(train_mesa, d=2, T=6, law="gaussian(1)", m=64, lr=0.01, epochs=12, m_test=32, seed=1)
-    whole, resumed = _kill_and_resume(monkeypatch, tmp_path, config, training, "ar_loss_and_grad", 8)
+    whole, resumed = kill_and_resume(config, training, "ar_loss_and_grad", 8)
     for key in ("ab", "loss", "test_mse", "ratio", "W_KQ"):
         np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
-def test_joint_causal_training_killed_mid_way_resumes_to_the_uninterrupted_numbers(every_step, monkeypatch, tmp_path,
-                                                                                  optimizer):
+def test_joint_causal_training_killed_mid_way_resumes_to_the_uninterrupted_numbers(kill_and_resume, optimizer):
     from validation.causal import joint, train_disentangled
 
     config = RunConfig.of(train_disentangled, parents=(-1, 0, 1, 2), S=3, steps=30, batch=32, test_size=128, n_log=4,
                           seed=4, optimizer=optimizer)
-    whole, resumed = _kill_and_resume(monkeypatch, tmp_path, config, joint, "draw_batch", 17)
+    whole, resumed = kill_and_resume(config, joint, "draw_batch", 17)
     for key in ("losses", "A1", "W"):
         np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))

@@ -143,27 +143,11 @@ _KW = dict(layers=2, recurrent=True, layernorm=True, mlp=True, steps=12, batch=1
            gdpp_fit_tasks=20, max_threads=1)
 
 
-def test_a_killed_blocks_run_resumes_from_its_checkpoint_bit_equal(monkeypatch, tmp_path):
+def test_a_killed_blocks_run_resumes_from_its_checkpoint_bit_equal(kill_and_resume):
     """Through the run store with a checkpoint at every evaluation step: a run killed at step 8 resumes at its
     step-6 checkpoint and ends with exactly the losses, alignment and weights of an uninterrupted run."""
-    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "0")
     config = RunConfig.of(train_blocks, **_KW)
-    whole = config.execute()
-    original, calls = blocks_training._step, []
-
-    def dying(*args):
-        calls.append(1)
-        if len(calls) == 8:
-            raise KeyboardInterrupt
-        return original(*args)
-
-    monkeypatch.setattr(blocks_training, "_step", dying)
-    with use_store(tmp_path / "store") as store:
-        with pytest.raises(KeyboardInterrupt):
-            store.run(config)
-        assert store.checkpoint_path(config).is_file()
-        resumed = store.run(config)
-    assert len(calls) == 8 + (12 - 6)  # resumed from the step-6 checkpoint
+    whole, resumed = kill_and_resume(config, blocks_training, "_step", 8, resume_calls=12 - 6)
     np.testing.assert_array_equal(resumed.losses, whole.losses)
     np.testing.assert_array_equal(resumed.theta, whole.theta)
     np.testing.assert_array_equal(resumed.alignment_gdpp_history["model_cos"], whole.alignment_gdpp_history["model_cos"])

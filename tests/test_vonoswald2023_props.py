@@ -163,36 +163,17 @@ def test_copy_sensitivity_matches_a_direct_jacobian():
 
 
 # ----------------------------------------------------------------------------- trainers: checkpoints
-def _interrupting(monkeypatch, module, name, after):
-    real, calls = getattr(module, name), [0]
-
-    def draw(*a, **kw):
-        calls[0] += 1
-        if calls[0] == after:
-            raise KeyboardInterrupt
-        return real(*a, **kw)
-    monkeypatch.setattr(module, name, draw)
-    return lambda: monkeypatch.setattr(module, name, real)
-
-
 @pytest.mark.parametrize("trainer,module,name,kw", [
     (train_sine, sine_trainer, "sample_sine_tasks", dict(steps=8, batch=8, eval_tasks=16, log_every=2)),
     (train_interleaved, __import__("validation.lsa.interleaved_trainer", fromlist=["x"]), "sample_interleaved_tasks",
      dict(steps=6, batch=8, eval_tasks=16, copy_tasks=4, log_every=2)),
 ])
-def test_a_killed_run_resumes_bit_equal(monkeypatch, tmp_path, trainer, module, name, kw):
-    """Checkpointed at every evaluation (ICL_THEORY_CHECKPOINT_SECONDS=0): killed mid-way, the run resumes from its
-    checkpoint and ends with exactly the numbers of an uninterrupted run."""
-    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "0")
+def test_a_killed_run_resumes_bit_equal(kill_and_resume, trainer, module, name, kw):
+    """Checkpointed at every evaluation: killed mid-way, the run resumes from its checkpoint and ends with
+    exactly the numbers of an uninterrupted run."""
     config = RunConfig.of(trainer, seed=3, **kw)
-    whole = config.execute()
-    restore = _interrupting(monkeypatch, module, name, after=6)  # the eval draw, then 4 training draws, then killed
-    with use_store(tmp_path / "store") as store:
-        with pytest.raises(KeyboardInterrupt):
-            store.run(config)
-        assert store.checkpoint_path(config).is_file()
-        restore()
-        resumed = store.run(config)
+    # the eval draw, then 4 training draws, then killed
+    whole, resumed = kill_and_resume(config, module, name, 6)
     np.testing.assert_array_equal(resumed.losses, whole.losses)
     for a, b in zip(resumed.snapshots[-1].values(), whole.snapshots[-1].values()):
         np.testing.assert_array_equal(a, b)

@@ -199,31 +199,13 @@ def test_cycle_data_trains_on_one_fixed_set():
         train_lsa(cycle_data=-1, **kw)
 
 
-def test_a_killed_fixed_set_run_resumes_to_the_uninterrupted_numbers(monkeypatch, tmp_path):
+def test_a_killed_fixed_set_run_resumes_to_the_uninterrupted_numbers(kill_and_resume):
     """As tests/test_checkpoint.py for online runs: killed after a checkpoint, resumed through the store."""
     from validation.lsa import loop
 
-    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "0")
     config = RunConfig.of(train_lsa, d=3, N=5, steps=40, batch=64, log_every=10, eval_tasks=256, seed=2,
                           cycle_data=2, max_threads=1)
-    original, calls, kill = loop._train_step, [0], [None]
-
-    def counted(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == kill[0]:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "_train_step", counted)
-    whole = config.execute()
-    total, calls[0], kill[0] = calls[0], 0, 26
-    with use_store(tmp_path) as store:
-        with pytest.raises(KeyboardInterrupt):
-            store.run(config)
-        assert store.checkpoint_path(config).is_file()
-        calls[0], kill[0] = 0, None
-        resumed = store.run(config)
-    assert 0 < calls[0] < total - 1
+    whole, resumed = kill_and_resume(config, loop, "_train_step", 26)
     for key in ("losses", "train_losses", "W_KQ", "W_PV"):
         np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
 
