@@ -120,3 +120,23 @@ def test_joint_causal_training_killed_mid_way_resumes_to_the_uninterrupted_numbe
     whole, resumed = kill_and_resume(config, joint, "draw_batch", 17)
     for key in ("losses", "A1", "W"):
         np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
+
+
+def test_the_watcher_logs_each_new_checkpointed_step_once(tmp_path, caplog):
+    from validation.checkpoint import CheckpointWatcher
+
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    watcher = CheckpointWatcher({a: ("run-a", 100), b: ("run-b", None)}, interval=3600)
+    caplog.set_level("INFO", logger="icl_theory.runs")
+    assert watcher.poll() == 0  # no checkpoint yet
+    Checkpoint(a).save({"step": 7})
+    assert watcher.poll() == 1 and "in progress: run-a at step 7 of 100 (its checkpoint)" in caplog.text
+    assert watcher.poll() == 0  # the same step is not logged twice
+    Checkpoint(a).save({"step": 9})
+    Checkpoint(b).save({"step": 3})
+    assert watcher.poll() == 2 and "in progress: run-b at step 3 (its checkpoint)" in caplog.text
+    watcher.done(a)  # finished: no longer read
+    Checkpoint(a).save({"step": 11})
+    assert watcher.poll() == 0
+    with watcher:  # the thread starts and stops cleanly
+        pass

@@ -146,3 +146,23 @@ def test_local_workers_run_without_the_dask_profiler_and_malloc_trimming(cluster
     assert list(enabled.values()) == [False, False]
     trim = cluster.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(trim.values()) == [None, None]
+
+
+def test_runs_in_flight_on_workers_show_their_checkpointed_steps_in_the_command_log(cluster, tmp_path, monkeypatch,
+                                                                                   caplog):
+    """A worker's own log never reaches icl-theory.log: the command reads the checkpoints the workers write
+    into the store folder and logs the runs' steps (validation.checkpoint.CheckpointWatcher)."""
+    import os
+
+    config = RunConfig.of(train_disentangled, parents=(-1, 0, 1, 2), S=3, steps=600, batch=32, test_size=128,
+                          n_log=2, seed=9)
+    monkeypatch.setenv("ICL_THEORY_CHECKPOINT_SECONDS", "0")  # the watcher polls every 0.1 s
+    cluster.run(lambda: os.environ.__setitem__("ICL_THEORY_CHECKPOINT_SECONDS", "0"))  # a checkpoint every step
+    caplog.set_level("INFO", logger="icl_theory.runs")
+    try:
+        with use_store(tmp_path):
+            run_many([config])
+    finally:
+        cluster.run(lambda: os.environ.pop("ICL_THEORY_CHECKPOINT_SECONDS", None))
+    assert "in progress: train_disentangled(" in caplog.text and " of 600 (its checkpoint)" in caplog.text
+    assert "on a cluster worker (1 of 1)" in caplog.text

@@ -10,6 +10,12 @@ so the run ends with the same numbers as one that was never interrupted (the tra
 check this bit for bit). The file is written to a temporary name and renamed, so a kill during a
 save leaves the previous checkpoint intact. Outside a store with a folder (the library default)
 :func:`checkpoint` is a no-op that never saves.
+
+A run on a cluster worker logs its checkpoints into the worker's log, which the command's
+``icl-theory.log`` never sees; while the command waits for such runs, a :class:`CheckpointWatcher` reads
+their files in the store folder and logs each run whose saved step moved (``in progress: NAME at step
+4200 of 50000``), as often as checkpoints are saved. Reading is safe while a worker writes (files are
+replaced atomically); workers that cannot see the store folder write none, and then nothing is logged.
 """
 from __future__ import annotations
 
@@ -18,12 +24,13 @@ import contextvars
 import logging
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import torch
 
-__all__ = ["Checkpoint", "checkpoint", "checkpointing", "DEFAULT_INTERVAL"]
+__all__ = ["Checkpoint", "CheckpointWatcher", "checkpoint", "checkpointing", "DEFAULT_INTERVAL"]
 
 log = logging.getLogger("icl_theory.runs")
 
@@ -140,3 +147,50 @@ def checkpointing(path: str | Path | None, *, interval: float | None = None, nam
     finally:
         _CURRENT.reset(token)
     ckpt.clear()
+
+
+class CheckpointWatcher:
+    """Log, every ``interval`` seconds (default: the checkpoint interval), each run of ``runs`` (``{checkpoint
+    path: (name, total steps or None)}``) whose checkpoint holds a step not logged before; :meth:`done`
+    takes a finished run off the list. A context manager: the thread runs inside the ``with`` block."""
+
+    def __init__(self, runs: dict, *, interval: float | None = None):
+        self._runs = {Path(path): value for path, value in runs.items()}
+        self._seen: dict[Path, object] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.interval = max(_interval_from_env() if interval is None else float(interval), 0.1)
+        self._thread = threading.Thread(target=self._watch, name="icl-theory-progress", daemon=True)
+
+    def __enter__(self) -> "CheckpointWatcher":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def done(self, path) -> None:
+        with self._lock:
+            self._runs.pop(Path(path), None)
+
+    def poll(self) -> int:
+        """Log the runs whose checkpoint moved since the last poll; returns how many were logged."""
+        with self._lock:
+            runs = list(self._runs.items())
+        logged = 0
+        for path, (name, total) in runs:
+            try:
+                step = torch.load(path, map_location="cpu", weights_only=False).get("step")
+            except (OSError, EOFError, RuntimeError):  # no checkpoint yet, or the finished run just removed it
+                continue
+            if step is None or self._seen.get(path) == step:
+                continue
+            self._seen[path] = step
+            log.info("in progress: %s at step %s%s (its checkpoint)", name, step, "" if total is None else f" of {total}")
+            logged += 1
+        return logged
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()

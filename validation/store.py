@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from theory.args import ArgumentError, ArgumentKindError
-from validation.checkpoint import checkpointing
+from validation.checkpoint import CheckpointWatcher, checkpointing
 from validation.threads import limit_threads
 
 __all__ = ["RunConfig", "RunStore", "RunFailed", "run", "run_many", "use_store", "current_store", "use_device",
@@ -114,6 +114,13 @@ class RunConfig:
         steps = kw.get("steps", kw.get("epochs", kw.get("steps1", 1) + kw.get("steps2", 0)))
         size = kw.get("batch", kw.get("m", kw.get("n_sequences", 1)) or 1)
         return float(steps) * float(size) * float(kw.get("layers", 1))
+
+    @property
+    def total_steps(self) -> int | None:
+        """The run's length as its trainer counts the steps it checkpoints (``steps`` or ``epochs``), or
+        ``None`` when the config names neither."""
+        kw = dict(self.kwargs)
+        return next((kw[k] for k in ("steps", "epochs") if isinstance(kw.get(k), int)), None)
 
     def execute(self):
         """Train, bypassing every store."""
@@ -277,17 +284,21 @@ class RunStore:
                    for rank, c in enumerate(sorted(configs, key=lambda c: -c.cost_hint))}
         log.info("submitted %d run(s) to the cluster", len(futures))
         results, failed = {}, []
+        watched = {} if self.location is None else {self.checkpoint_path(c): (c.name, c.total_steps) for c in configs}
         try:
-            for future in as_completed(futures):
-                config = futures[future]
-                try:
-                    result, seconds = future.result()
-                except Exception as exc:  # noqa: BLE001 - reported by name below, with its error
-                    failed.append(f"{config.name}: {type(exc).__name__}: {exc}")
-                    log.info("FAILED %s: %s: %s", config.name, type(exc).__name__, exc)
-                    continue
-                results[config] = self._persist(config, result)
-                self._record(config, results[config], seconds, " on a cluster worker")
+            with CheckpointWatcher(watched) as watcher:
+                for done, future in enumerate(as_completed(futures), 1):
+                    config = futures[future]
+                    if self.location is not None:
+                        watcher.done(self.checkpoint_path(config))
+                    try:
+                        result, seconds = future.result()
+                    except Exception as exc:  # noqa: BLE001 - reported by name below, with its error
+                        failed.append(f"{config.name}: {type(exc).__name__}: {exc}")
+                        log.info("FAILED %s: %s: %s", config.name, type(exc).__name__, exc)
+                        continue
+                    results[config] = self._persist(config, result)
+                    self._record(config, results[config], seconds, f" on a cluster worker ({done} of {len(futures)})")
         except KeyboardInterrupt:
             client.cancel(list(futures))
             raise
