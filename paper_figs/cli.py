@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -287,8 +288,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch system's preemption, ``timeout``), handled as Ctrl-C is: submitted
+    cluster work is cancelled, nothing partial is written, and the command says so and exits 143."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv=None) -> int:
     parser = build_parser()
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave the signal alone
+        previous = None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         ns = parser.parse_args(argv)
@@ -300,12 +314,18 @@ def main(argv=None) -> int:
     except UserError as exc:  # only the user's mistakes; a library bug keeps its traceback (exit 1)
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `icl-theory derive --list | head`
         sys.stderr.close()
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -514,3 +514,23 @@ def test_every_test_the_readme_cites_exists():
             assert any(fnmatch.fnmatch(name, test) for name in defined), f"{paper} {layer}::{test}"
             cited += 1
     assert cited >= 30
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does_with_one_error_line(monkeypatch, capsys):
+    """``kill``, ``timeout`` and batch systems send SIGTERM: the command unwinds as on Ctrl-C (cluster work
+    cancelled, nothing partial written), prints one line and exits 143; its handler is then restored."""
+    import signal
+    import time
+
+    from paper_figs import cli
+
+    def killed(ns):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the handler interrupts this
+        return 0
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "_cmd_export", killed)
+    assert cli.main(["export", "src", "dst"]) == 143
+    assert capsys.readouterr().err == "error: terminated\n"
+    assert signal.getsignal(signal.SIGTERM) is before
