@@ -49,3 +49,30 @@ def test_spread_stats_are_the_sample_mean_sd_min_max_per_key():
     rows = [dict(seed=1, a=1.0, b=0.0), dict(seed=2, a=2.0, b=0.0), dict(seed=3, a=6.0, b=0.0)]
     assert spread_stats(rows) == {"a": dict(mean=3.0, sd=2.6457513110645907, min=1.0, max=6.0),
                                   "b": dict(mean=0.0, sd=0.0, min=0.0, max=0.0)}
+
+
+def test_the_runs_left_are_the_unstored_ones_estimated_at_their_trainers_logged_rate(tmp_path, monkeypatch):
+    """Two standard runs, one stored and logged at 10 s for a cost hint of 1: the other, cost hint 3, is the one
+    left, estimated at 30 s."""
+    from benchmarks.paper_profile_times import remaining, run_seconds
+    from validation.runs import nichani2024, vonoswald2023, zheng2024
+    from validation.store import RunConfig, run, use_store
+
+    done, left = RunConfig.of(dict, x=1), RunConfig.of(dict, x=2, steps=3)
+    monkeypatch.setattr(zheng2024, "all_configs", lambda profile: [done, left])
+    for module in (vonoswald2023, nichani2024):
+        monkeypatch.setattr(module, "all_configs", lambda profile: [])
+    with use_store(tmp_path / ".runs"):
+        run(done)
+    log = f"2026-12-02 10:00:00 trained {done.name} in 10.0 s on a cluster worker (1 of 2)\n"
+    assert run_seconds(log) == {done.name: 10.0}
+    out = remaining(tmp_path, "paper", run_seconds(log))
+    assert (out["runs"], out["stored"], out["left_without_estimate"]) == (2, 1, 0)
+    assert out["left"] == {"dict": {"runs": 1, "estimated_cpu_seconds": 30}}
+    assert out["estimated_cpu_seconds"] == out["longest_estimated_seconds"] == 30
+    # a checkpoint at step 1 of 3: two thirds left
+    from validation.checkpoint import Checkpoint
+    from validation.store import RunStore
+
+    Checkpoint(RunStore(tmp_path / ".runs").checkpoint_path(left)).save({"step": 1})
+    assert remaining(tmp_path, "paper", run_seconds(log))["estimated_cpu_seconds"] == 20

@@ -192,6 +192,14 @@ class RunStore:
             return list(self._results)
 
     # ------------------------------------------------------------------ lookups and records
+    def holds(self, config: RunConfig) -> bool:
+        """Whether the result of ``config`` is in this store (in memory or in its folder), without
+        loading it or counting it as reused."""
+        with self._lock:
+            if config in self._results:
+                return True
+        return self._cached is not None and self._cached.check_call_in_cache(config)
+
     def _lookup(self, config: RunConfig):
         """The stored result of ``config`` (counted as reused), or ``_MISSING``."""
         if not isinstance(config, RunConfig):
