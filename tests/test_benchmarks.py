@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from benchmarks import spread_stats
-from benchmarks.paper_profile_times import parse_log
+from benchmarks.paper_profile_times import parse_log, run_seconds
 from benchmarks.slow_tests import merge, parse_junit
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="3">
@@ -31,7 +31,8 @@ def test_junit_cases_become_ledger_entries_and_a_rerun_replaces_the_old_one(tmp_
 def test_reproduce_log_times_are_summed_per_trainer_check_and_figure():
     log = "\n".join([
         "2026-12-02 04:00:00 icl-theory reproduce --profile paper --out X (store X/.runs)",
-        "2026-12-02 04:00:10 trained train_lsa(d=10, steps=5) in 4.5 s on a cluster worker",
+        "2026-12-02 04:00:10 trained train_lsa(d=10, steps=5) in 4.5 s (2.0 s of it before a resume) on a cluster "
+        "worker (1 of 2)",
         "2026-12-02 04:00:20 trained train_lsa(d=10, steps=6) in 5.5 s",
         "2026-12-02 04:01:00 check vonoswald2023:check_gram_spectrum: 3 rows pass (2.0 s)",
         "2026-12-02 04:02:00 figure vonoswald2023:fig2: 4 files (7.5 s)",
@@ -43,6 +44,7 @@ def test_reproduce_log_times_are_summed_per_trainer_check_and_figure():
     assert out["trainers"] == {"train_lsa": {"runs": 2, "seconds": 10.0}, "train_mesa": {"runs": 1, "seconds": 30.0}}
     assert out["checks"] == {"vonoswald2023:check_gram_spectrum": 2.0}
     assert out["figures"] == {"vonoswald2023:fig2": 7.5}
+    assert run_seconds(log) == {"train_lsa(d=10, steps=5)": 4.5, "train_lsa(d=10, steps=6)": 5.5, "train_mesa(T=6)": 30.0}
 
 
 def test_spread_stats_are_the_sample_mean_sd_min_max_per_key():

@@ -68,6 +68,43 @@ def test_a_killed_run_resumes_and_ends_with_the_uninterrupted_numbers(every_step
     assert not path.exists()  # removed once the result is stored
 
 
+def test_a_resumed_run_is_logged_with_the_time_its_earlier_attempt_trained(every_step, tmp_path, caplog):
+    """Each checkpoint carries the run's training seconds so far, so a run resumed in a later command is
+    logged with its whole training time, not only the last attempt's (benchmarks.paper_profile_times sums
+    these lines)."""
+    import re
+
+    config = RunConfig.of(toy_trainer, steps=40, seed=3)
+    KILL_AT.append(25)
+    caplog.set_level("INFO", logger="icl_theory.runs")
+    with use_store(tmp_path / "store") as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.run(config)
+        saved = torch.load(store.checkpoint_path(config), weights_only=False)["seconds"]
+        store.run(config)
+    line = re.search(r"trained toy_trainer\(seed=3, steps=40\) in ([0-9.]+) s \(([0-9.]+) s of it before a resume\)",
+                     caplog.text)
+    assert line is not None, caplog.text
+    total, earlier = float(line.group(1)), float(line.group(2))
+    assert earlier == pytest.approx(saved, abs=0.05) and saved > 0 and total >= earlier
+
+
+def test_the_checkpointed_seconds_add_up_over_attempts(tmp_path):
+    """An attempt that resumed saves the earlier attempts' seconds plus its own."""
+    import time
+
+    path = tmp_path / "c.pt"
+    first = Checkpoint(path)
+    time.sleep(0.05)
+    first.save({"step": 1})
+    s1 = torch.load(path, weights_only=False)["seconds"]
+    second = Checkpoint(path)
+    assert second.load()["step"] == 1 and second.earlier_seconds == s1 >= 0.05
+    time.sleep(0.05)
+    second.save({"step": 2})
+    assert torch.load(path, weights_only=False)["seconds"] >= s1 + 0.05
+
+
 def test_no_store_folder_means_no_checkpoint(every_step):
     ckpt = checkpoint()
     assert ckpt.path is None and not ckpt.due() and ckpt.load() is None

@@ -58,13 +58,18 @@ class Checkpoint:
         self.path = None if path is None else Path(path)
         self.interval = _interval_from_env() if interval is None else float(interval)
         self.name = name
-        self._last = time.monotonic()
+        self._last = self._started = time.monotonic()
+        #: seconds the run had trained before the checkpoint it resumed from (every attempt's share,
+        #: saved with each checkpoint as ``seconds``): what a resumed run's time adds to this attempt's
+        self.earlier_seconds = 0.0
 
     def load(self) -> dict | None:
         """The saved state, or ``None`` when there is none."""
         if self.path is None or not self.path.is_file():
             return None
         state = torch.load(self.path, map_location="cpu", weights_only=False)
+        self.earlier_seconds = float(state.get("seconds", 0.0))
+        self._started = time.monotonic()
         log.info("resuming %s from its checkpoint at step %s", self.name or self.path.stem, state.get("step", "?"))
         return state
 
@@ -97,9 +102,11 @@ class Checkpoint:
         return self.path is not None and time.monotonic() - self._last >= self.interval
 
     def save(self, state: dict) -> None:
-        """Write ``state`` atomically (a temporary file, then a rename)."""
+        """Write ``state`` atomically (a temporary file, then a rename), with the run's training seconds
+        so far (``seconds``: this attempt's and those before it)."""
         if self.path is None:
             return
+        state = {**state, "seconds": self.earlier_seconds + time.monotonic() - self._started}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:

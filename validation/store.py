@@ -145,17 +145,18 @@ def _execute(config: RunConfig):
 
 
 def _execute_timed(config: RunConfig, checkpoint_path: str | None = None):
-    """What a cluster worker runs: (result, seconds), with the run's checkpoint file in the store's
-    folder when this worker can write there (a shared file system), else without one."""
+    """What a cluster worker runs: (result, seconds of training, of them before the checkpoint it resumed
+    from), with the run's checkpoint file in the store's folder when this worker can write there (a
+    shared file system), else without one."""
     if checkpoint_path is not None:
         try:
             Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True)
         except OSError:
             checkpoint_path = None
     started = time.perf_counter()
-    with checkpointing(checkpoint_path, name=config.name):
+    with checkpointing(checkpoint_path, name=config.name) as ckpt:
         result = config.execute()
-    return result, time.perf_counter() - started
+    return result, time.perf_counter() - started + ckpt.earlier_seconds, ckpt.earlier_seconds
 
 
 class RunFailed(RuntimeError):
@@ -231,19 +232,20 @@ class RunStore:
             finally:
                 with _PRECOMPUTED_LOCK:
                     _PRECOMPUTED.pop(config, None)
-        # trained here: a long trainer saves its state to this file as it goes (validation.checkpoint)
-        with checkpointing(self.checkpoint_path(config), name=config.name):
-            return self._cached.call(config)[0]
+        return self._cached.call(config)[0]
 
     def checkpoint_path(self, config: RunConfig) -> Path | None:
         """Where a run of ``config`` keeps its checkpoint while it trains (``None`` without a folder)."""
         return None if self.location is None else self.location / "checkpoints" / f"{config.key}.pt"
 
-    def _record(self, config: RunConfig, result, seconds: float, where: str = "") -> None:
+    def _record(self, config: RunConfig, result, seconds: float, where: str = "", earlier: float = 0.0) -> None:
+        """Count and log a trained run: ``seconds`` of training in all, ``earlier`` of them before the
+        checkpoint it resumed from (an earlier, interrupted attempt)."""
         with self._lock:
             self.trained += 1
             self._results[config] = result
-        log.info("trained %s in %.1f s%s", config.name, seconds, where)
+        resumed = f" ({earlier:.1f} s of it before a resume)" if earlier > 0 else ""
+        log.info("trained %s in %.1f s%s%s", config.name, seconds, resumed, where)
 
     # ------------------------------------------------------------------ running
     def run(self, config: RunConfig):
@@ -254,8 +256,10 @@ class RunStore:
         if _client() is not None:
             return self._train_on_cluster([config])[config]
         started = time.perf_counter()
-        result = self._persist(config)
-        self._record(config, result, time.perf_counter() - started)
+        # trained here: a long trainer saves its state to this file as it goes (validation.checkpoint)
+        with checkpointing(self.checkpoint_path(config), name=config.name) as ckpt:
+            result = self._persist(config)
+        self._record(config, result, time.perf_counter() - started + ckpt.earlier_seconds, earlier=ckpt.earlier_seconds)
         return result
 
     def run_many(self, configs, *, workers: int = 1) -> list:
@@ -300,13 +304,14 @@ class RunStore:
                     if self.location is not None:
                         watcher.done(self.checkpoint_path(config))
                     try:
-                        result, seconds = future.result()
+                        result, seconds, earlier = future.result()
                     except Exception as exc:  # noqa: BLE001 - reported by name below, with its error
                         failed.append(f"{config.name}: {type(exc).__name__}: {exc}")
                         log.info("FAILED %s: %s: %s", config.name, type(exc).__name__, exc)
                         continue
                     results[config] = self._persist(config, result)
-                    self._record(config, results[config], seconds, f" on a cluster worker ({done} of {len(futures)})")
+                    self._record(config, results[config], seconds, f" on a cluster worker ({done} of {len(futures)})",
+                                 earlier)
         except KeyboardInterrupt:
             client.cancel(list(futures))
             raise
