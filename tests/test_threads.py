@@ -82,3 +82,17 @@ def test_device_cuda_without_a_gpu_is_one_error_line(capsys, tmp_path):
     assert main(["check", "--paper", "zheng2024", "--device", "cuda", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: device") and "CUDA is not available" in err and len(err.strip().splitlines()) == 1
+
+
+def test_joint_training_is_the_same_with_its_batches_drawn_ahead_or_in_place(monkeypatch):
+    """The causal trainers draw their batches in a producer thread on the CPU (validation.prefetch): the
+    same stream, so the same numbers bit for bit as drawing each batch in the step."""
+    from validation.causal import joint
+
+    kw = dict(parents=(-1, 0, 1, 2, 0, 4), S=3, steps=60, batch=64, test_size=256, n_log=4, seed=5)
+    ahead = train_disentangled(**kw)
+    real = joint.prefetched
+    monkeypatch.setattr(joint, "prefetched", lambda draw, n, gen, enabled, **k: real(draw, n, gen, False, **k))
+    in_place = train_disentangled(**kw)
+    for key in ("losses", "A1", "W"):
+        np.testing.assert_array_equal(getattr(ahead, key), getattr(in_place, key))

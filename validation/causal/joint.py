@@ -8,6 +8,8 @@ same numbers on a device.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
 from typing import NamedTuple
@@ -35,6 +37,7 @@ from validation.causal.tasks import (
     parse_graph,
 )
 from validation.checkpoint import checkpoint
+from validation.prefetch import prefetched
 from validation.threads import limit_threads
 
 __all__ = ["train_disentangled", "train_standard"]
@@ -97,18 +100,25 @@ def _train_loop(model, task: TaskGraph, S: int, alpha: float, *, steps: int, bat
     if state is not None:
         steps_log, losses, start = state["steps_log"], state["losses"], state["step"]
     started = time.perf_counter()
-    for t in range(start, steps):
-        if t > start and ckpt.due():
-            ckpt.save_training(t, model=model, opt=opt, sched=sched, generator=gen, steps_log=steps_log, losses=losses)
-        if t in logged:
-            steps_log.append(t)
-            losses.append(test.loss(log_probs)[0])
-        tokens, y = draw_batch(task, S, alpha, batch, generator=gen, device=device, dtype=dtype)
-        loss = -(y * log_probs(tokens)).sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+    # on the CPU a producer thread draws the batches ahead, the same stream (validation.prefetch); a
+    # checkpoint at step t saves the generator's state after batch t - 1, not the producer's
+    drawn = gen.get_state()
+    draw = functools.partial(draw_batch, task, S, alpha, batch, generator=gen, device=device, dtype=dtype)
+    with contextlib.closing(prefetched(draw, steps - start, gen, torch.device(device).type == "cpu",
+                                       name="causal-batch-sampler")) as batches:
+        for t, ((tokens, y), after) in zip(range(start, steps), batches):
+            if t > start and ckpt.due():
+                ckpt.save_training(t, model=model, opt=opt, sched=sched, generator=drawn, steps_log=steps_log,
+                                   losses=losses)
+            if t in logged:
+                steps_log.append(t)
+                losses.append(test.loss(log_probs)[0])
+            loss = -(y * log_probs(tokens)).sum(-1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            drawn = after
     wall = time.perf_counter() - started
     model.to(torch.float64)  # the final score in float64 (the module is converted in place)
     final, final_se = test.loss(model.log_probs)

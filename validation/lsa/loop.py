@@ -18,8 +18,6 @@ and ``child_seed(seed, DATA_KEY)`` (the project's one seed rule).
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 import time
 from dataclasses import dataclass
 
@@ -32,6 +30,7 @@ from validation.lsa.config import LSAConfig
 from validation.lsa.evaluation import Evaluator
 from validation.lsa.models import LSA
 from validation.lsa.sampler import TaskSampler
+from validation.prefetch import prefetched
 
 __all__ = ["LSATraining", "train_weights"]
 
@@ -56,49 +55,6 @@ class LSATraining:
     train_time: float          # wall seconds in the training steps (evaluation excluded)
     train_cpu: float           # CPU seconds of both threads in the training steps
     threads: int               # torch intra-op threads during training
-
-
-def _batches(sampler: TaskSampler, n: int, batch: int, generator: torch.Generator, prefetch: bool):
-    """Yield n training batches ``(E, y_q[, C])``, each with the generator's state right after it
-    was drawn (what a checkpoint saves); on the CPU a producer thread draws them ahead.
-
-    The producer is the only user of ``generator`` and yields in order, so the stream is the
-    same with or without prefetching (same seed -> same batches).
-    """
-    if not prefetch:
-        for _ in range(n):
-            item = sampler(batch, generator)
-            yield item, generator.get_state()
-        return
-    q: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def produce():
-        try:
-            for _ in range(n):
-                item = (sampler(batch, generator), generator.get_state())
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-        except BaseException as exc:  # pragma: no cover - forwarded to the consumer
-            q.put(exc)
-
-    thread = threading.Thread(target=produce, name="lsa-task-sampler", daemon=True)
-    thread.start()
-    try:
-        for _ in range(n):
-            item = q.get()
-            if isinstance(item, BaseException):  # pragma: no cover
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _cycled(batches: list, start: int, steps: int, generator: torch.Generator):
@@ -168,7 +124,9 @@ def train_weights(config: LSAConfig, evaluator: Evaluator) -> LSATraining:
         fixed = [sampler(c.batch, fixed_gen) for _ in range(c.cycle_data)]
         stream = contextlib.closing(_cycled(fixed, start, c.steps, data_gen))
     else:
-        stream = contextlib.closing(_batches(sampler, c.steps - start, c.batch, data_gen, c.prefetch))
+        # on the CPU a producer thread draws the tasks ahead (the same stream: validation.prefetch)
+        stream = contextlib.closing(prefetched(lambda: sampler(c.batch, data_gen), c.steps - start, data_gen,
+                                               c.prefetch, name="lsa-task-sampler"))
     with stream as batches:
         for step, (item, generator_state) in enumerate(batches, start=start + 1):
             _train_step(model, opt, max_norm, *item)
