@@ -30,6 +30,14 @@ def _checks_store():
         yield store
 
 
+@pytest.fixture
+def paper_store(_checks_store):
+    """The store a paper-profile (``slow``) test trains through: ``ICL_THEORY_TEST_STORE``'s when set, so the
+    test reads the runs a ``reproduce --profile paper`` stored there instead of training hours afresh; else
+    ``None``, this process's own store (``use_store(None)``), which trains them."""
+    return _checks_store
+
+
 @pytest.fixture(scope="session")
 def draw_quick_figures(tmp_path_factory):
     """``draw(paper, fallback=None) -> (folder, configs)``: every figure of ``paper`` at the quick profile,

@@ -46,12 +46,17 @@ STORE = Path(__file__).resolve().parent.parent / "results" / ".runs"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _run_store():
-    """The trained checks read their runs from results/.runs when it exists (warm in CI: seconds),
-    else from this process's store (each quick run trained once per session)."""
+def _run_store(_checks_store):
+    """The trained checks read their runs from ``ICL_THEORY_TEST_STORE`` when it is set (the slow tests on a
+    paper-profile reproduce's runs), else from results/.runs when it exists (warm in CI: seconds), else from
+    this process's store (each quick run trained once per session)."""
     from validation.store import current_store, use_store
 
-    with use_store(STORE if STORE.is_dir() else current_store()):
+    if _checks_store is not None:
+        store = _checks_store
+    else:
+        store = STORE if STORE.is_dir() else current_store()
+    with use_store(store):
         yield
 
 

@@ -1,9 +1,11 @@
 """The run store on disk: a folder that can be moved (a snapshot of a reference run committed in one place
 and resumed in another), and a cached function whose text must not change (joblib wipes a function's
 whole cache when its source changes)."""
+import ast
 import hashlib
 import inspect
 import shutil
+from pathlib import Path
 
 from validation import store as store_module
 from validation.store import RunConfig, use_store
@@ -31,3 +33,24 @@ def test_a_store_folder_moved_elsewhere_is_reused_without_training(tmp_path):
     with use_store(tmp_path / "b") as moved:
         assert moved.run(config) == {"x": 21}
     assert (moved.trained, moved.reused) == (0, 1)
+
+
+def _is_slow(node) -> bool:
+    return any("slow" in ast.unparse(d) for d in node.decorator_list)
+
+
+def test_every_slow_test_that_opens_a_store_opens_the_paper_store():
+    """``ICL_THEORY_TEST_STORE=DIR pytest -m slow`` must run the paper-scale tests on the runs stored in DIR
+    (README): a slow test that opened a store of its own (``use_store(None)``, a temporary folder) would
+    train hours afresh beside it. Each ``use_store(...)`` inside a slow test takes the ``paper_store``
+    fixture (conftest), which is that store when the variable is set."""
+    offenders = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.FunctionDef) and _is_slow(node)):
+                continue
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and ast.unparse(call.func).endswith("use_store")
+                        and [ast.unparse(a) for a in call.args] != ["paper_store"]):
+                    offenders.append(f"{path.name}::{node.name}: {ast.unparse(call)}")
+    assert not offenders, offenders

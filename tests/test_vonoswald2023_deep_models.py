@@ -242,9 +242,9 @@ def test_bad_profile_or_seed_is_a_value_error(tmp_path, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NEW)
-def test_every_deep_companion_row_passes_at_the_paper_profile(tmp_path, name):
+def test_every_deep_companion_row_passes_at_the_paper_profile(tmp_path, paper_store, name):
     """Paper profile (estimates on 2 cores: Fig 7 ~35 min, Fig 8 ~30 min, Fig 14 ~25 min, Fig 15 ~40 min): every row passes."""
-    with limit_threads(2), use_store(None):
+    with limit_threads(2), use_store(paper_store):
         figs.FIGURES[name](profile="paper", out=str(tmp_path), seed=0)
     for row in check_figure(PAPER, name, tmp_path):
         assert row.passed, (row.claim, row.theory, row.measured, row.tolerance, row.detail)

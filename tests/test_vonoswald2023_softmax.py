@@ -261,11 +261,10 @@ def test_all_configs_lists_the_softmax_runs(quick):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MINE)
-def test_paper_profile_figure_claims_hold(tmp_path, name):
+def test_paper_profile_figure_claims_hold(tmp_path, paper_store, name):
     """The paper profile (5 seeds; softmax at batch 2048, lr 1e-3, 5000 steps; B up to 8192, 5000 full-batch steps):
     every companion row passes (estimated 17 CPU minutes for the three figures on one thread)."""
-    store = STORE if STORE.is_dir() else tmp_path / "store"
-    with use_store(store):
+    with use_store(paper_store):
         figs.FIGURES[name](profile="paper", out=str(tmp_path), seed=0)
     rows = check_figure(PAPER, name, tmp_path)
     assert rows and all(r.passed for r in rows), [(r.claim, r.measured, r.tolerance) for r in rows if not r.passed]
